@@ -1,0 +1,1 @@
+"""Flint, the product: small Django apps, one concern each (see docs/ARCHITECTURE.md)."""

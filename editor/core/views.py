@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from asgiref.sync import sync_to_async
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+
+from editor.core.health import database_health, services_health
+
+
+@never_cache
+async def healthz(request):
+    """200 when the database, Redis and at least one worker answer, 503 otherwise."""
+    report = await sync_to_async(database_health)()
+    # The worker ping waits up to a second: keep it off the thread that serves sync views.
+    report |= await sync_to_async(services_health, thread_sensitive=False)()
+    report["ok"] = all(part["ok"] for part in report.values())
+    return JsonResponse(report, status=200 if report["ok"] else 503)

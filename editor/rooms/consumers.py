@@ -1,0 +1,134 @@
+"""The room socket, /ws/rooms/<room_id>: presence, room events, later AI streams and tasks.
+
+JSON messages, one object each, with a "type". See docs/PROTOCOL.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from editor.accounts.services import profile_get
+from editor.core import closecodes
+from editor.core.errors import NotFound
+from editor.rooms.events import room_group, user_group
+from editor.rooms.permissions import EffectiveRoomRole, room_role
+from editor.rooms.selectors import room_get
+
+
+@database_sync_to_async
+def _load_room_and_role(room_id: int, user) -> tuple[Any, EffectiveRoomRole | None]:
+    try:
+        room = room_get(room_id=room_id)
+    except NotFound:
+        return None, None
+    return room, room_role(user, room)
+
+
+@database_sync_to_async
+def _recheck_role(room, user) -> EffectiveRoomRole | None:
+    user.refresh_from_db(fields=["is_active"])
+    return room_role(user, room)
+
+
+@database_sync_to_async
+def _who(user) -> dict[str, Any]:
+    profile = profile_get(user=user)
+    return {"id": user.pk, "username": user.get_username(), "name": profile.name, "color": profile.cursor_color}
+
+
+class RoomConsumer(AsyncJsonWebsocketConsumer):
+    room = None
+    role: EffectiveRoomRole | None = None
+    me: dict[str, Any] | None = None
+    groups_joined: list[str]
+
+    async def connect(self) -> None:
+        self.groups_joined = []
+        user = self.scope.get("user")
+        # Accept first so that the refusal reaches the client as a close code it can show,
+        # instead of a bare HTTP 403 during the handshake.
+        await self.accept()
+        if user is None or not user.is_authenticated:
+            reason = self.scope.get("auth_error") or "Log in first."
+            await self.refuse(closecodes.NOT_AUTHENTICATED, reason)
+            return
+        room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
+        self.room, self.role = await _load_room_and_role(room_id, user)
+        if self.room is None:
+            await self.refuse(closecodes.NOT_FOUND, "No such room.")
+            return
+        if self.role is None:
+            await self.refuse(closecodes.FORBIDDEN, "You are not a member of this room.")
+            return
+        self.me = await _who(user)
+        for group in (room_group(self.room.pk), user_group(user.pk)):
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.append(group)
+        await self.send_json({"type": "hello", "role": self.role, "you": self.me, "room": self.room.pk})
+        await self.channel_layer.group_send(
+            room_group(self.room.pk),
+            {"type": "presence.join", "who": self.me, "channel": self.channel_name},
+        )
+
+    async def refuse(self, code: int, message: str) -> None:
+        await self.send_json({"type": "error", "code": closecodes.REASONS[code], "message": message})
+        await self.close(code=code)
+
+    async def disconnect(self, code: int) -> None:
+        if self.room is not None and self.me is not None:
+            await self.channel_layer.group_send(
+                room_group(self.room.pk),
+                {"type": "presence.leave", "who": self.me, "channel": self.channel_name},
+            )
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.groups_joined = []
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if self.role is None:
+            return
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "ping":
+            await self.send_json({"type": "pong", "t": content.get("t")})
+        else:
+            await self.send_json(
+                {"type": "error", "code": "unknown_type", "message": f"Unknown message type {kind!r}."}
+            )
+
+    async def decode_json(self, text_data: str) -> Any:
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:
+            return {"type": None}
+
+    # --- group handlers, named after the event type ------------------------------------
+
+    async def presence_join(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "presence.join", "who": event["who"], "conn": event["channel"]})
+        if event["channel"] != self.channel_name:
+            # Tell the newcomer we are here, directly, so everyone's list starts complete.
+            await self.channel_layer.send(
+                event["channel"],
+                {"type": "presence.here", "who": self.me, "channel": self.channel_name},
+            )
+
+    async def presence_here(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "presence.join", "who": event["who"], "conn": event["channel"]})
+
+    async def presence_leave(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "presence.leave", "who": event["who"], "conn": event["channel"]})
+
+    async def room_event(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": event["event"], **event["payload"]})
+
+    async def access_changed(self, event: dict[str, Any]) -> None:
+        role = await _recheck_role(self.room, self.scope["user"])
+        if role is None:
+            await self.refuse(closecodes.FORBIDDEN, "You no longer have access to this room.")
+            return
+        if role != self.role:
+            self.role = role
+            await self.send_json({"type": "role.changed", "role": role})

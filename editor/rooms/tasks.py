@@ -1,0 +1,15 @@
+"""Celery tasks of the rooms app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from editor.rooms.events import group_send_now, room_group
+
+
+@shared_task(name="rooms.room_event", soft_time_limit=10, time_limit=20)
+def room_event_task(room_id: int, event: str, payload: dict[str, Any]) -> None:
+    """Deliver an event to a room from a worker: the path deep tasks report progress by."""
+    group_send_now(room_group(room_id), {"type": "room.event", "event": event, "payload": payload})

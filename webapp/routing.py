@@ -1,0 +1,9 @@
+"""WebSocket URL routes; each app owns its consumer."""
+
+from django.urls import path
+
+from editor.rooms.consumers import RoomConsumer
+
+websocket_urlpatterns = [
+    path("ws/rooms/<int:room_id>", RoomConsumer.as_asgi()),
+]

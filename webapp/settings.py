@@ -1,0 +1,242 @@
+"""Flint settings, all read from the environment (see docs/CONFIGURATION.md).
+
+Two modes: the embedded default (SQLite + an embedded Redis under FLINT_DATA_DIR,
+no services to install) and production (FLINT_ENV=production: SECRET_KEY,
+ALLOWED_HOSTS and a real DATABASE_URL / REDIS_URL required, hardened cookies).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from webapp.env import env_bool, env_float, env_int, env_list, env_str, env_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+FLINT_ENV = env_str("FLINT_ENV", "development")
+if FLINT_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"FLINT_ENV must be development or production, got {FLINT_ENV!r}")
+PRODUCTION = FLINT_ENV == "production"
+
+DATA_DIR = Path(env_str("FLINT_DATA_DIR", str(BASE_DIR / ".flint-data"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """The key from SECRET_KEY, or (outside production) one generated once into DATA_DIR."""
+    key = env_str("SECRET_KEY")
+    if key:
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured("SECRET_KEY must be set when FLINT_ENV=production")
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", not PRODUCTION)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost"])
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when FLINT_ENV=production")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "editor.core",
+    "editor.accounts",
+    "editor.rooms",
+    "editor.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "webapp.urls"
+ASGI_APPLICATION = "webapp.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "editor.core.context_processors.flint",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------
+DATABASE_URL = env_url(
+    "DATABASE_URL",
+    f"sqlite:///{DATA_DIR / 'flint.sqlite3'}",
+    schemes={"sqlite", "postgres", "postgresql", "pgsql"},
+)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL + immediate transactions let daphne and the Celery worker share the file
+    # without "database is locked" errors; the test database is a file too, so that
+    # the real processes started by integration tests can open it.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+elif PRODUCTION and env_bool("DATABASE_REQUIRE_SSL", False):
+    DATABASES["default"].setdefault("OPTIONS", {})["sslmode"] = "require"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- redis: channel layer and Celery broker -------------------------------------------
+# Unset means the embedded Redis that `make run` (webapp/launcher.py) starts on a unix
+# socket in DATA_DIR; manage.py commands run beside it find it there.
+EMBEDDED_REDIS_SOCKET = DATA_DIR / "redis.sock"
+REDIS_URL = env_url(
+    "REDIS_URL",
+    f"unix://{EMBEDDED_REDIS_SOCKET}",
+    schemes={"redis", "rediss", "unix"},
+)
+if PRODUCTION and REDIS_URL.startswith("unix://") and not env_str("REDIS_URL"):
+    raise ImproperlyConfigured("REDIS_URL must be set when FLINT_ENV=production")
+
+
+def celery_broker_url(redis_url: str) -> str:
+    """Kombu spells a unix-socket Redis as redis+socket://."""
+    if redis_url.startswith("unix://"):
+        return "redis+socket://" + redis_url.removeprefix("unix://")
+    return redis_url
+
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            "prefix": env_str("FLINT_CHANNEL_PREFIX", "flint"),
+            "capacity": 1000,
+            "expiry": 30,
+        },
+    }
+}
+
+CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# Results live in Flint's own rows (task status, diffs, usage), not a result backend.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1800, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1860, minimum=1)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = False
+
+# --- auth ----------------------------------------------------------------------------
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "rooms:list"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# On a fresh self-hosted install the first account becomes staff, so the person who
+# ran `make run` can reach the admin without a second command.
+FLINT_FIRST_USER_IS_STAFF = env_bool("FLINT_FIRST_USER_IS_STAFF", not PRODUCTION)
+FLINT_INVITE_TTL_HOURS = env_int("FLINT_INVITE_TTL_HOURS", 72, minimum=1)
+FLINT_TOKEN_TTL_DAYS = env_int("FLINT_TOKEN_TTL_DAYS", 90, minimum=1)
+
+# --- models: one OpenAI-compatible endpoint per tier -----------------------------------
+OPENAI_BASE_URL = env_url("OPENAI_BASE_URL", None, schemes={"http", "https"})
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+_DEFAULT_MODEL_NAMES = {"fast": "gpt-5.3-codex-spark", "deep": "gpt-5.3-codex", "review": "gpt-5-mini"}
+
+
+def _model_tier(tier: str) -> dict[str, str | float | None]:
+    prefix = f"FLINT_{tier.upper()}_MODEL"
+    return {
+        "base_url": env_url(f"{prefix}_BASE_URL", OPENAI_BASE_URL, schemes={"http", "https"}),
+        "api_key": env_str(f"{prefix}_API_KEY", OPENAI_API_KEY),
+        "model": env_str(f"{prefix}_NAME", _DEFAULT_MODEL_NAMES[tier]),
+        "timeout": env_float(f"{prefix}_TIMEOUT", 60.0, minimum=0.1),
+    }
+
+
+FLINT_MODEL_TIERS = {tier: _model_tier(tier) for tier in ("fast", "deep", "review")}
+# Demo mode: the tiers point at Flint's own simulator and the UI says so plainly.
+FLINT_DEMO_MODE = env_bool("FLINT_DEMO_MODE", False)
+
+# --- i18n, static --------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+
+# --- security ------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # the room page's fetch() calls read it
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    if env_bool("FLINT_BEHIND_TLS_PROXY", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.channels.server": {"level": "WARNING"}},
+}
