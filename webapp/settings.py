@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "editor.core",
     "editor.accounts",
     "editor.rooms",
+    "editor.projects",
     "editor.api",
 ]
 
