@@ -8,12 +8,13 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from editor.api.models import AccessToken
-from editor.core.errors import Forbidden, Invalid, NotAuthenticated
+from editor.core.errors import Forbidden, Invalid, NotAuthenticated, NotFound
 
-TOKEN_PREFIX = "flint_"
+TOKEN_PREFIX = "flint_"  # noqa: S105 (a public marker, not a secret)
 # Writing last_used_at on every request would turn reads into writes; once a minute is
 # enough to tell a user which tokens are alive.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -44,6 +45,19 @@ def token_create(
         expires_at=timezone.now() + timedelta(days=ttl_days) if ttl_days else None,
     )
     return token, raw
+
+
+def tokens_for_user(*, user: AbstractBaseUser) -> QuerySet[AccessToken]:
+    """All of a user's tokens, newest first, revoked and expired ones included."""
+    return AccessToken.objects.filter(user=user).order_by("-created_at")
+
+
+def token_get(*, user: AbstractBaseUser, token_id: int) -> AccessToken:
+    """One of the user's own tokens; someone else's is as unknown as a missing one."""
+    token = AccessToken.objects.filter(pk=token_id, user=user).first()
+    if token is None:
+        raise NotFound("No such access token.")
+    return token
 
 
 def token_revoke(*, token: AccessToken, actor: AbstractBaseUser) -> AccessToken:

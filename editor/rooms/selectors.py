@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
 from editor.core.errors import NotFound
-from editor.rooms.models import Room, RoomMembership, Team, TeamMembership, TeamRole
+from editor.rooms.models import Room, RoomMembership, Team, TeamInvite, TeamMembership, TeamRole
 
 
 def teams_for_user(*, user: AbstractBaseUser) -> QuerySet[Team]:
@@ -40,8 +41,37 @@ def room_get(*, room_id: int) -> Room:
 
 
 def team_members(*, team: Team) -> QuerySet[TeamMembership]:
-    return team.memberships.select_related("user", "user__profile").order_by("role", "user__username")
+    return team.memberships.select_related("user", "user__profile").order_by(
+        "role", "user__username"
+    )
 
 
 def room_members(*, room: Room) -> QuerySet[RoomMembership]:
-    return room.memberships.select_related("user", "user__profile").order_by("role", "user__username")
+    return room.memberships.select_related("user", "user__profile").order_by(
+        "role", "user__username"
+    )
+
+
+def team_invites_active(*, team: Team) -> QuerySet[TeamInvite]:
+    """Invite links that still work: not revoked, not expired, not used up."""
+    return (
+        team.invites.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .filter(Q(max_uses=0) | Q(uses__lt=F("max_uses")))
+        .select_related("created_by")
+        .order_by("-created_at")
+    )
+
+
+def team_invite_get(*, team: Team, invite_id: int) -> TeamInvite:
+    invite = team.invites.select_related("team").filter(pk=invite_id).first()
+    if invite is None:
+        raise NotFound("No such invite link in this team.")
+    return invite
+
+
+def team_member_user(*, team: Team, user_id: int) -> AbstractBaseUser:
+    """A member of the team by id; the user is looked up only among the team's members."""
+    membership = team.memberships.select_related("user").filter(user_id=user_id).first()
+    if membership is None:
+        raise NotFound("That person is not a member of this team.")
+    return membership.user
