@@ -170,6 +170,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The test suite hashes thousands of passwords; it turns this on (and so do the real
+# processes it starts, which must verify those hashes). Never in production.
+if env_bool("FLINT_INSECURE_FAST_PASSWORD_HASHING", False):
+    if PRODUCTION:
+        raise ImproperlyConfigured("FLINT_INSECURE_FAST_PASSWORD_HASHING is for tests only")
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # On a fresh self-hosted install the first account becomes staff, so the person who
 # ran `make run` can reach the admin without a second command.
 FLINT_FIRST_USER_IS_STAFF = env_bool("FLINT_FIRST_USER_IS_STAFF", not PRODUCTION)
