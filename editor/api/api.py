@@ -1,3 +1,29 @@
+"""Flint's JSON API under /api/ (docs at /api/docs, schema at /api/openapi.json).
+
+Every endpoint needs a personal access token or a browser session (editor.api.auth),
+answers errors in one shape (editor.api.errors), and calls a service or selector that
+authorizes through editor.rooms.permissions. See docs/API.md.
+"""
+
+from __future__ import annotations
+
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="Flint API", version="1")
+from editor.api.auth import api_auth
+from editor.api.errors import install_error_handlers
+from editor.api.routers import invites, me, rooms, teams, tokens
+
+api = NinjaAPI(
+    title="Flint API",
+    version="1",
+    description=(
+        "Teams, rooms, memberships and access tokens. Authenticate with "
+        "`Authorization: Bearer <token>` or a browser session (CSRF enforced on writes). "
+        'Errors are `{"error": code, "message": text}`.'
+    ),
+    auth=api_auth,
+)
+install_error_handlers(api)
+
+for module in (me, tokens, teams, invites, rooms):
+    api.add_router("", module.router)

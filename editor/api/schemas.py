@@ -1,0 +1,151 @@
+"""Request and response shapes of the JSON API (they are also its OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from ninja import Schema
+from pydantic import Field
+
+from editor.rooms.models import RoomRole, TeamRole
+from editor.rooms.permissions import EffectiveRoomRole
+
+# The role enums come from the models, so the schema cannot drift from them.
+TeamRoleName = TeamRole
+RoomRoleName = RoomRole
+EffectiveRoomRoleName = EffectiveRoomRole
+InviteState = Literal["active", "revoked", "expired", "used_up"]
+
+
+class ErrorOut(Schema):
+    error: str = Field(description="A stable code: invalid, not_authenticated, forbidden, …")
+    message: str = Field(description="What went wrong, to show to a person")
+    detail: list[dict] | None = Field(None, description="Schema errors, for error=invalid")
+
+
+# --- people ---------------------------------------------------------------------------
+
+
+class UserOut(Schema):
+    id: int
+    username: str
+    display_name: str
+    cursor_color: str
+
+
+class MeOut(UserOut):
+    is_staff: bool
+    date_joined: datetime
+
+
+class MePatch(Schema):
+    display_name: str | None = None
+    cursor_color: str | None = Field(None, description="Like #3b82f6")
+
+
+# --- tokens ---------------------------------------------------------------------------
+
+
+class TokenIn(Schema):
+    name: str
+    days: int | None = Field(
+        None, description="Lifetime in days (1-3650); omit for the server default"
+    )
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str = Field(description="The token's first characters, to recognise it")
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    active: bool
+
+
+class TokenCreatedOut(TokenOut):
+    token: str = Field(description="The secret; shown this once, store it now")
+
+
+# --- teams ----------------------------------------------------------------------------
+
+
+class TeamIn(Schema):
+    name: str
+
+
+class TeamOut(Schema):
+    id: int
+    name: str
+    created_at: datetime
+    role: TeamRoleName | None = Field(description="Your role in the team")
+
+
+class TeamMemberIn(Schema):
+    username: str
+    role: TeamRoleName = TeamRole.MEMBER
+
+
+class TeamRoleIn(Schema):
+    role: TeamRoleName
+
+
+class TeamMemberOut(Schema):
+    user: UserOut
+    role: TeamRoleName
+    joined_at: datetime
+
+
+class InviteIn(Schema):
+    ttl_hours: int | None = Field(None, description="1-720; omit for the server default")
+    max_uses: int = Field(0, description="0 means unlimited")
+
+
+class InviteOut(Schema):
+    id: int
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    max_uses: int
+    uses: int
+    created_by: str | None
+    state: InviteState
+
+
+class InviteCreatedOut(InviteOut):
+    token: str = Field(description="The invite secret; shown this once")
+    link: str = Field(description="The page a person opens to join; shown this once")
+
+
+# --- rooms ----------------------------------------------------------------------------
+
+
+class TeamRef(Schema):
+    id: int
+    name: str
+
+
+class RoomIn(Schema):
+    name: str
+
+
+class RoomOut(Schema):
+    id: int
+    name: str
+    team: TeamRef
+    created_at: datetime
+    role: EffectiveRoomRoleName | None = Field(
+        description="What you may do here: admin (team owner), editor or viewer"
+    )
+
+
+class RoomMemberIn(Schema):
+    role: RoomRoleName
+
+
+class RoomMemberOut(Schema):
+    user: UserOut
+    role: RoomRoleName
+    added_at: datetime
