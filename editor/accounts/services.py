@@ -61,7 +61,9 @@ def user_signup(*, username: str, password: str, display_name: str = "") -> Abst
                 username=username, password=password, is_staff=first, is_superuser=first
             )
     except IntegrityError:
-        raise Conflict(f"The username {username!r} is taken. Pick another one.", code="taken")
+        raise Conflict(
+            f"The username {username!r} is taken. Pick another one.", code="taken"
+        ) from None
     Profile.objects.create(
         user=user,
         display_name=display_name.strip()[:80],

@@ -36,7 +36,12 @@ def _recheck_role(room, user) -> EffectiveRoomRole | None:
 @database_sync_to_async
 def _who(user) -> dict[str, Any]:
     profile = profile_get(user=user)
-    return {"id": user.pk, "username": user.get_username(), "name": profile.name, "color": profile.cursor_color}
+    return {
+        "id": user.pk,
+        "username": user.get_username(),
+        "name": profile.name,
+        "color": profile.cursor_color,
+    }
 
 
 class RoomConsumer(AsyncJsonWebsocketConsumer):
@@ -67,14 +72,16 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         for group in (room_group(self.room.pk), user_group(user.pk)):
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.append(group)
-        await self.send_json({"type": "hello", "role": self.role, "you": self.me, "room": self.room.pk})
+        await self.send_json(
+            {"type": "hello", "role": self.role, "you": self.me, "room": self.room.pk}
+        )
         await self.channel_layer.group_send(
             room_group(self.room.pk),
             {"type": "presence.join", "who": self.me, "channel": self.channel_name},
         )
 
     async def refuse(self, code: int, message: str) -> None:
-        await self.send_json({"type": "error", "code": closecodes.REASONS[code], "message": message})
+        await self.send_error(closecodes.REASONS[code], message)
         await self.close(code=code)
 
     async def disconnect(self, code: int) -> None:
@@ -90,24 +97,29 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if self.role is None:
             return
-        kind = content.get("type") if isinstance(content, dict) else None
-        if kind == "ping":
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self.send_error("bad_message", 'Each message is a JSON object with a "type".')
+            return
+        if content["type"] == "ping":
             await self.send_json({"type": "pong", "t": content.get("t")})
         else:
-            await self.send_json(
-                {"type": "error", "code": "unknown_type", "message": f"Unknown message type {kind!r}."}
-            )
+            await self.send_error("unknown_type", f"Unknown message type {content['type']!r}.")
+
+    async def send_error(self, code: str, message: str) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message})
 
     async def decode_json(self, text_data: str) -> Any:
         try:
             return await super().decode_json(text_data)
         except ValueError:
-            return {"type": None}
+            return None  # answered as a bad message; one bad frame does not end the session
 
     # --- group handlers, named after the event type ------------------------------------
 
     async def presence_join(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "presence.join", "who": event["who"], "conn": event["channel"]})
+        await self.send_json(
+            {"type": "presence.join", "who": event["who"], "conn": event["channel"]}
+        )
         if event["channel"] != self.channel_name:
             # Tell the newcomer we are here, directly, so everyone's list starts complete.
             await self.channel_layer.send(
@@ -116,10 +128,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             )
 
     async def presence_here(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "presence.join", "who": event["who"], "conn": event["channel"]})
+        await self.send_json(
+            {"type": "presence.join", "who": event["who"], "conn": event["channel"]}
+        )
 
     async def presence_leave(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "presence.leave", "who": event["who"], "conn": event["channel"]})
+        await self.send_json(
+            {"type": "presence.leave", "who": event["who"], "conn": event["channel"]}
+        )
 
     async def room_event(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": event["event"], **event["payload"]})

@@ -114,7 +114,9 @@ _REFUSALS = {
 }
 
 
-def require(user: AbstractBaseUser | AnonymousUser | None, action: Action, obj: Team | Room) -> None:
+def require(
+    user: AbstractBaseUser | AnonymousUser | None, action: Action, obj: Team | Room
+) -> None:
     """Raise NotAuthenticated or Forbidden with a message the user can act on."""
     if not _is_active(user):
         raise NotAuthenticated("Log in first.")

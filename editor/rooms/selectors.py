@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from editor.core.errors import NotFound
@@ -75,3 +76,26 @@ def team_member_user(*, team: Team, user_id: int) -> AbstractBaseUser:
     if membership is None:
         raise NotFound("That person is not a member of this team.")
     return membership.user
+
+
+def team_memberships_for_user(*, user: AbstractBaseUser) -> QuerySet[TeamMembership]:
+    """The user's teams with their role and how many members and rooms each has."""
+    return (
+        TeamMembership.objects.filter(user=user)
+        .select_related("team")
+        .annotate(
+            member_count=Count("team__memberships", distinct=True),
+            room_count=Count("team__rooms", distinct=True),
+        )
+        .order_by("team__name")
+    )
+
+
+def room_member_candidates(*, room: Room) -> QuerySet[AbstractBaseUser]:
+    """Team members who are not yet in the room: the people a room admin can add."""
+    return (
+        get_user_model()
+        .objects.filter(team_memberships__team_id=room.team_id, is_active=True)
+        .exclude(room_memberships__room=room)
+        .order_by("username")
+    )

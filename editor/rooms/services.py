@@ -41,7 +41,9 @@ def _clean_name(name: str, *, what: str) -> str:
 
 
 def _user_by_username(username: str) -> AbstractBaseUser:
-    user = get_user_model().objects.filter(username__iexact=username.strip(), is_active=True).first()
+    user = (
+        get_user_model().objects.filter(username__iexact=username.strip(), is_active=True).first()
+    )
     if user is None:
         raise NotFound(f"There is no user called {username.strip()!r}.")
     return user
@@ -124,9 +126,7 @@ def _team_member_drop(team: Team, user: AbstractBaseUser) -> None:
     if membership is None:
         raise NotFound(f"{user.get_username()} is not a member of {team.name}.")
     if membership.role == TeamRole.OWNER and _owner_count(team) == 1:
-        raise Conflict(
-            "The last owner cannot leave: make someone else owner, or delete the team."
-        )
+        raise Conflict("The last owner cannot leave: make someone else owner, or delete the team.")
     RoomMembership.objects.filter(room__team=team, user=user).delete()
     membership.delete()
     access_changed([user.pk])

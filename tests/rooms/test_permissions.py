@@ -12,14 +12,15 @@ from editor.rooms.services import room_member_set, team_member_remove, team_memb
 
 A = Action
 # actor -> the set of actions allowed on cast.team (team actions) / cast.room (room actions)
+TEAM_MEMBER = {A.TEAM_VIEW, A.TEAM_LEAVE, A.ROOM_CREATE}
 MATRIX = {
-    "alice": {A.TEAM_VIEW, A.TEAM_MANAGE, A.TEAM_LEAVE, A.ROOM_CREATE, A.ROOM_VIEW, A.ROOM_EDIT, A.ROOM_MANAGE},
-    "bob": {A.TEAM_VIEW, A.TEAM_LEAVE, A.ROOM_CREATE, A.ROOM_VIEW, A.ROOM_EDIT},
-    "carol": {A.TEAM_VIEW, A.TEAM_LEAVE, A.ROOM_CREATE, A.ROOM_VIEW},
-    "dave": {A.TEAM_VIEW, A.TEAM_LEAVE, A.ROOM_CREATE},
+    "alice": TEAM_MEMBER | {A.TEAM_MANAGE, A.ROOM_VIEW, A.ROOM_EDIT, A.ROOM_MANAGE},
+    "bob": TEAM_MEMBER | {A.ROOM_VIEW, A.ROOM_EDIT},
+    "carol": TEAM_MEMBER | {A.ROOM_VIEW},
+    "dave": TEAM_MEMBER,
     "mallory": set(),
     "anonymous": set(),
-}  # fmt: skip
+}
 TEAM_ACTIONS = [A.TEAM_VIEW, A.TEAM_MANAGE, A.TEAM_LEAVE, A.ROOM_CREATE]
 ROOM_ACTIONS = [A.ROOM_VIEW, A.ROOM_EDIT, A.ROOM_MANAGE]
 
