@@ -1,0 +1,77 @@
+// Who is in the room now, grouped by person (one entry even with several tabs open).
+
+export class PresenceList {
+  constructor({ list, count, empty }) {
+    this.list = list;
+    this.count = count;
+    this.empty = empty;
+    this.people = new Map(); // user id -> { who, conns: Set }
+    this.meId = null;
+  }
+
+  setMe(id) {
+    this.meId = id;
+  }
+
+  join(who, conn) {
+    const entry = this.people.get(who.id) || { who, conns: new Set() };
+    entry.who = who; // names and colours may have changed since the last message
+    entry.conns.add(conn);
+    this.people.set(who.id, entry);
+    this.render();
+  }
+
+  leave(who, conn) {
+    const entry = this.people.get(who.id);
+    if (!entry) return;
+    entry.conns.delete(conn);
+    if (entry.conns.size === 0) this.people.delete(who.id);
+    this.render();
+  }
+
+  /** Forget everyone: after a reconnect the server tells us again who is here. */
+  reset(emptyText) {
+    this.people.clear();
+    this.render(emptyText);
+  }
+
+  render(emptyText = "Nobody is here.") {
+    const entries = [...this.people.values()].sort((a, b) => {
+      if (a.who.id === this.meId) return -1;
+      if (b.who.id === this.meId) return 1;
+      return a.who.name.localeCompare(b.who.name);
+    });
+    this.list.replaceChildren(...entries.map((entry) => this.item(entry)));
+    this.count.textContent = String(entries.length);
+    this.empty.hidden = entries.length > 0;
+    this.empty.textContent = emptyText;
+  }
+
+  item({ who, conns }) {
+    const li = document.createElement("li");
+    li.dataset.user = who.username;
+    const avatar = document.createElement("span");
+    avatar.className = "avatar";
+    avatar.style.background = who.color;
+    avatar.setAttribute("aria-hidden", "true");
+    avatar.textContent = (who.name || who.username).charAt(0).toUpperCase();
+    const name = document.createElement("span");
+    name.className = "who";
+    name.textContent = who.name;
+    name.title = `@${who.username}`;
+    li.append(avatar, name);
+    if (who.id === this.meId) {
+      const you = document.createElement("span");
+      you.className = "you";
+      you.textContent = "you";
+      li.append(you);
+    }
+    if (conns.size > 1) {
+      const tabs = document.createElement("span");
+      tabs.className = "tabs";
+      tabs.textContent = `${conns.size} tabs`;
+      li.append(tabs);
+    }
+    return li;
+  }
+}
