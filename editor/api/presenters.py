@@ -10,7 +10,6 @@ from django.core.exceptions import ObjectDoesNotExist
 from editor.accounts.models import Profile
 from editor.accounts.services import default_cursor_color
 from editor.api.models import AccessToken
-from editor.api.selectors import team_invite_state
 from editor.rooms.models import Room, RoomMembership, Team, TeamInvite, TeamMembership
 
 
@@ -78,7 +77,6 @@ def invite_out(
         "max_uses": invite.max_uses,
         "uses": invite.uses,
         "created_by": invite.created_by.get_username() if invite.created_by else None,
-        "state": team_invite_state(invite),
     }
     if secret is not None:
         out["token"] = secret

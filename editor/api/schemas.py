@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from ninja import Schema
 from pydantic import Field
@@ -15,7 +14,6 @@ from editor.rooms.permissions import EffectiveRoomRole
 TeamRoleName = TeamRole
 RoomRoleName = RoomRole
 EffectiveRoomRoleName = EffectiveRoomRole
-InviteState = Literal["active", "revoked", "expired", "used_up"]
 
 
 class ErrorOut(Schema):
@@ -99,8 +97,12 @@ class TeamMemberOut(Schema):
 
 
 class InviteIn(Schema):
-    ttl_hours: int | None = Field(None, description="1-720; omit for the server default")
-    max_uses: int = Field(0, description="0 means unlimited")
+    # Bounds here too: the service reads ttl_hours=0 as "the default", which would
+    # surprise a client that asked for zero.
+    ttl_hours: int | None = Field(
+        None, ge=1, le=24 * 30, description="1-720; omit for the server default"
+    )
+    max_uses: int = Field(0, ge=0, description="0 means unlimited")
 
 
 class InviteOut(Schema):
@@ -111,7 +113,6 @@ class InviteOut(Schema):
     max_uses: int
     uses: int
     created_by: str | None
-    state: InviteState
 
 
 class InviteCreatedOut(InviteOut):

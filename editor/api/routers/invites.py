@@ -3,31 +3,23 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from ninja import Router, Status
 
 from editor.api.presenters import invite_out, team_out
 from editor.api.routers.common import errors, team_for
 from editor.api.schemas import InviteCreatedOut, InviteIn, InviteOut, TeamOut
-from editor.api.selectors import team_invite_get, team_invites
 from editor.rooms.models import TeamRole
 from editor.rooms.permissions import Action, require
+from editor.rooms.selectors import team_invite_get, team_invites_active
 from editor.rooms.services import team_invite_accept, team_invite_create, team_invite_revoke
 
 router = Router(tags=["invites"])
 
-# The web page a person opens to join (built by the rooms app's views).
-INVITE_PAGE = "rooms:invite_accept"
-
 
 def _invite_link(request: HttpRequest, secret: str) -> str:
-    try:
-        path = reverse(INVITE_PAGE, kwargs={"token": secret})
-    except NoReverseMatch:
-        # Without the web page (API-only deployments, or before it exists) the link
-        # points at the API's own accept endpoint, which a logged-in client can POST.
-        path = reverse("api-1:invites_accept", kwargs={"token": secret})
-    return request.build_absolute_uri(path)
+    """The web page a person opens to join (the rooms app's invite view)."""
+    return request.build_absolute_uri(reverse("rooms:invite", kwargs={"token": secret}))
 
 
 @router.post("/teams/{team_id}/invites", response={201: InviteCreatedOut, **errors(403, 404)})
@@ -44,10 +36,10 @@ def invites_create(request: HttpRequest, team_id: int, payload: InviteIn):
 
 @router.get("/teams/{team_id}/invites", response={200: list[InviteOut], **errors(403, 404)})
 def invites_list(request: HttpRequest, team_id: int):
-    """The team's invites and their state (owners); never their secrets."""
+    """The team's invite links that still work (owners); never their secrets."""
     team = team_for(request.auth, team_id)
     require(request.auth, Action.TEAM_MANAGE, team)
-    return [invite_out(invite) for invite in team_invites(team=team)]
+    return [invite_out(invite) for invite in team_invites_active(team=team)]
 
 
 @router.delete("/teams/{team_id}/invites/{invite_id}", response={204: None, **errors(403, 404)})
@@ -62,7 +54,6 @@ def invites_revoke(request: HttpRequest, team_id: int, invite_id: int):
 @router.post(
     "/invites/{token}/accept",
     response={201: TeamOut, **errors(404, 409, 410)},
-    url_name="invites_accept",
 )
 def invites_accept(request: HttpRequest, token: str):
     """Join the team behind an invite link: 404 unknown, 410 expired/revoked/used up."""

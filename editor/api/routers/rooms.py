@@ -8,9 +8,9 @@ from ninja import Router, Status
 from editor.api.presenters import room_member_out, room_out
 from editor.api.routers.common import errors, room_for, team_for
 from editor.api.schemas import RoomIn, RoomMemberIn, RoomMemberOut, RoomOut
-from editor.api.selectors import room_member_role, user_get
+from editor.api.selectors import room_member_role
 from editor.rooms.permissions import room_role
-from editor.rooms.selectors import room_members, rooms_for_user
+from editor.rooms.selectors import room_members, rooms_for_user, team_member_user
 from editor.rooms.services import (
     room_create,
     room_delete,
@@ -73,7 +73,8 @@ def room_members_list(request: HttpRequest, room_id: int):
 def room_members_set(request: HttpRequest, room_id: int, user_id: int, payload: RoomMemberIn):
     """Add a team member to the room (201) or change their role there (200); owners only."""
     room = room_for(request.auth, room_id)
-    user = user_get(user_id=user_id)
+    # Only people in the room's team can be in the room: anyone else is 404 here.
+    user = team_member_user(team=room.team, user_id=user_id)
     existed = room_member_role(room_id=room.pk, user_id=user.pk) is not None
     membership = room_member_set(room=room, actor=request.auth, user=user, role=payload.role)
     return Status(200 if existed else 201, room_member_out(membership))
@@ -83,5 +84,6 @@ def room_members_set(request: HttpRequest, room_id: int, user_id: int, payload: 
 def room_members_remove(request: HttpRequest, room_id: int, user_id: int):
     """Take someone out of the room (owners); their open sockets close."""
     room = room_for(request.auth, room_id)
-    room_member_remove(room=room, actor=request.auth, user=user_get(user_id=user_id))
+    user = team_member_user(team=room.team, user_id=user_id)
+    room_member_remove(room=room, actor=request.auth, user=user)
     return Status(204, None)

@@ -8,10 +8,10 @@ from ninja import Router, Status
 from editor.api.presenters import team_member_out, team_out
 from editor.api.routers.common import errors, team_for
 from editor.api.schemas import TeamIn, TeamMemberIn, TeamMemberOut, TeamOut, TeamRoleIn
-from editor.api.selectors import teams_with_role_for_user, user_get
+from editor.api.selectors import teams_with_role_for_user
 from editor.rooms.models import TeamRole
 from editor.rooms.permissions import team_role
-from editor.rooms.selectors import team_members
+from editor.rooms.selectors import team_member_user, team_members
 from editor.rooms.services import (
     team_create,
     team_delete,
@@ -85,7 +85,10 @@ def team_members_set_role(request: HttpRequest, team_id: int, user_id: int, payl
     """Make someone owner or member (owners). A team always keeps one owner (409)."""
     team = team_for(request.auth, team_id)
     membership = team_member_set_role(
-        team=team, actor=request.auth, user=user_get(user_id=user_id), role=payload.role
+        team=team,
+        actor=request.auth,
+        user=team_member_user(team=team, user_id=user_id),
+        role=payload.role,
     )
     return team_member_out(membership)
 
@@ -97,5 +100,6 @@ def team_members_remove(request: HttpRequest, team_id: int, user_id: int):
     Their room memberships in the team go too. The last owner cannot leave (409).
     """
     team = team_for(request.auth, team_id)
-    team_member_remove(team=team, actor=request.auth, user=user_get(user_id=user_id))
+    user = team_member_user(team=team, user_id=user_id)
+    team_member_remove(team=team, actor=request.auth, user=user)
     return Status(204, None)

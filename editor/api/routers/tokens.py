@@ -9,8 +9,7 @@ from ninja import Router, Status
 from editor.api.presenters import token_out
 from editor.api.routers.common import errors
 from editor.api.schemas import TokenCreatedOut, TokenIn, TokenOut
-from editor.api.selectors import token_get, tokens_for_user
-from editor.api.tokens import token_create, token_revoke
+from editor.api.tokens import token_create, token_get, token_revoke, tokens_for_user
 
 router = Router(tags=["tokens"])
 
@@ -28,8 +27,9 @@ def tokens_create(request: HttpRequest, payload: TokenIn):
     return Status(201, token_out(token, secret=secret))
 
 
-@router.delete("/tokens/{token_id}", response={204: None, **errors(403, 404)})
+@router.delete("/tokens/{token_id}", response={204: None, **errors(404)})
 def tokens_revoke(request: HttpRequest, token_id: int):
     """Revoke a token at once; it stays listed, with revoked_at, so you can see it went."""
-    token_revoke(token=token_get(token_id=token_id), actor=request.auth)
+    token = token_get(user=request.auth, token_id=token_id)  # 404 for anyone else's
+    token_revoke(token=token, actor=request.auth)
     return Status(204, None)

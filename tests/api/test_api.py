@@ -1,0 +1,74 @@
+"""editor/api/api.py: the OpenAPI description and the docs page are served."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+EXPECTED = {
+    "/api/me": {"get", "patch"},
+    "/api/tokens": {"get", "post"},
+    "/api/tokens/{token_id}": {"delete"},
+    "/api/teams": {"get", "post"},
+    "/api/teams/{team_id}": {"get", "patch", "delete"},
+    "/api/teams/{team_id}/members": {"get", "post"},
+    "/api/teams/{team_id}/members/{user_id}": {"patch", "delete"},
+    "/api/teams/{team_id}/invites": {"get", "post"},
+    "/api/teams/{team_id}/invites/{invite_id}": {"delete"},
+    "/api/invites/{token}/accept": {"post"},
+    "/api/rooms": {"get"},
+    "/api/teams/{team_id}/rooms": {"post"},
+    "/api/rooms/{room_id}": {"get", "patch", "delete"},
+    "/api/rooms/{room_id}/members": {"get"},
+    "/api/rooms/{room_id}/members/{user_id}": {"put", "delete"},
+}
+
+
+@pytest.fixture
+def schema():
+    response = Client().get("/api/openapi.json")  # public: no credentials needed
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    return json.loads(response.content)
+
+
+def test_openapi_lists_every_endpoint(schema):
+    assert schema["openapi"].startswith("3.")
+    paths = {path: set(ops) for path, ops in schema["paths"].items()}
+    assert paths == EXPECTED
+
+
+def test_openapi_declares_both_auth_schemes_on_every_operation(schema):
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["TokenAuth"] == {"type": "http", "scheme": "bearer"}
+    assert schemes["SessionAuth"]["in"] == "cookie"
+    for ops in schema["paths"].values():
+        for op in ops.values():
+            assert {"TokenAuth": []} in op["security"]
+            assert {"SessionAuth": []} in op["security"]
+
+
+def test_openapi_documents_the_error_shape(schema):
+    error = schema["components"]["schemas"]["ErrorOut"]
+    assert set(error["required"]) == {"error", "message"}
+    team = schema["paths"]["/api/teams/{team_id}"]["patch"]["responses"]
+    assert set(team) >= {"200", "400", "401", "403", "404", "409"}
+    assert team["403"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
+
+
+def test_creations_are_201_and_deletions_204(schema):
+    for ops in schema["paths"].values():
+        if "delete" in ops:
+            assert "204" in ops["delete"]["responses"]
+    assert "201" in schema["paths"]["/api/teams"]["post"]["responses"]
+    assert "201" in schema["paths"]["/api/tokens"]["post"]["responses"]
+
+
+def test_docs_page_is_served():
+    response = Client().get("/api/docs")
+    assert response.status_code == 200
+    assert b"openapi.json" in response.content
