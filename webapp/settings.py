@@ -134,12 +134,16 @@ def celery_broker_url(redis_url: str) -> str:
     return redis_url
 
 
+# One namespace for a deployment's channel-layer groups and its task queue, so that two
+# Flints (or two test runs) sharing one Redis never hear each other's events or take
+# each other's tasks.
+FLINT_CHANNEL_PREFIX = env_str("FLINT_CHANNEL_PREFIX", "flint")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
             "hosts": [REDIS_URL],
-            "prefix": env_str("FLINT_CHANNEL_PREFIX", "flint"),
+            "prefix": FLINT_CHANNEL_PREFIX,
             "capacity": 1000,
             "expiry": 30,
         },
@@ -147,6 +151,7 @@ CHANNEL_LAYERS = {
 }
 
 CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
+CELERY_TASK_DEFAULT_QUEUE = env_str("FLINT_CELERY_QUEUE", FLINT_CHANNEL_PREFIX)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -185,7 +190,11 @@ FLINT_TOKEN_TTL_DAYS = env_int("FLINT_TOKEN_TTL_DAYS", 90, minimum=1)
 # --- models: one OpenAI-compatible endpoint per tier -----------------------------------
 OPENAI_BASE_URL = env_url("OPENAI_BASE_URL", None, schemes={"http", "https"})
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
-_DEFAULT_MODEL_NAMES = {"fast": "gpt-5.3-codex-spark", "deep": "gpt-5.3-codex", "review": "gpt-5-mini"}
+_DEFAULT_MODEL_NAMES = {
+    "fast": "gpt-5.3-codex-spark",
+    "deep": "gpt-5.3-codex",
+    "review": "gpt-5-mini",
+}
 
 
 def _model_tier(tier: str) -> dict[str, str | float | None]:
@@ -210,6 +219,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "staticfiles")))
+if not PRODUCTION:
+    # WhiteNoise warns on every start when it is missing; production fills it by collectstatic.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -58,7 +58,9 @@ class EmbeddedRedis:
             "--logfile", str(self.directory / "redis.log"),
         ]  # fmt: skip
         args += ["--save", "60 1", "--dbfilename", "redis.rdb"] if self.persist else ["--save", ""]
-        self.process = subprocess.Popen(args, preexec_fn=die_with_parent)  # noqa: PLW1509
+        # Its own process group: a Ctrl-C in the terminal reaches the launcher, which stops
+        # Redis last, after the processes that still talk to it have shut down.
+        self.process = subprocess.Popen(args, preexec_fn=die_with_parent, process_group=0)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -81,4 +83,3 @@ class EmbeddedRedis:
             self.process.wait()
         if self.socket.exists() and not self.is_running():
             self.socket.unlink(missing_ok=True)
-

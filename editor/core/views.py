@@ -4,14 +4,24 @@ from asgiref.sync import sync_to_async
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
-from editor.core.health import database_health, services_health
+from editor.core.health import database_health, parse_skip, services_health
 
 
 @never_cache
 async def healthz(request):
-    """200 when the database, Redis and at least one worker answer, 503 otherwise."""
+    """200 when the database, Redis and at least one worker answer, 503 otherwise.
+
+    `?skip=celery` leaves the worker ping out: a web node's own probe should not fail
+    (and be pulled from the load balancer) because the workers are down.
+    """
+    try:
+        skip = parse_skip(request.GET.getlist("skip"))
+    except ValueError as exc:
+        return JsonResponse({"ok": False, "error": str(exc)}, status=400)
     report = await sync_to_async(database_health)()
     # The worker ping waits up to a second: keep it off the thread that serves sync views.
-    report |= await sync_to_async(services_health, thread_sensitive=False)()
+    report |= await sync_to_async(services_health, thread_sensitive=False)(
+        celery="celery" not in skip
+    )
     report["ok"] = all(part["ok"] for part in report.values())
     return JsonResponse(report, status=200 if report["ok"] else 503)

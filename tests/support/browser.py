@@ -1,0 +1,79 @@
+"""Chromium for browser tests: Debian's /usr/bin/chromium driven by Playwright for Python.
+
+The rule: without Chromium a browser test is skipped with a loud reason, unless
+FLINT_REQUIRE_BROWSER=1 (set by .ci/run), where a missing browser is a failure. Usage::
+
+    from playwright.sync_api import sync_playwright
+    from tests.support.browser import launch_browser, screenshot_path
+
+    @pytest.mark.browser
+    def test_sign_up(live_flint, transactional_db, request, allow_sync_orm):
+        with sync_playwright() as playwright:
+            browser = launch_browser(playwright)
+            page = browser.new_page()
+            page.goto(live_flint.url + "accounts/signup/")
+            ...
+            page.screenshot(path=screenshot_path(request, "room"))
+            browser.close()
+
+Playwright's sync API runs an event loop in the test's thread, so Django refuses ORM
+calls there unless DJANGO_ALLOW_ASYNC_UNSAFE is set: the `allow_sync_orm` fixture sets it
+for the test only (the live processes never inherit it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support.live import REPO
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # CI runs as root, where Chromium's sandbox cannot start
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOT_DIR = REPO / "test-output" / "screenshots"
+
+
+def browser_required() -> bool:
+    return os.environ.get("FLINT_REQUIRE_BROWSER", "").strip().lower() in {"1", "true", "yes"}
+
+
+def chromium_path() -> str:
+    """Path of the Chromium binary; skips (or fails, when required) the test without one."""
+    path = CHROMIUM if os.access(CHROMIUM, os.X_OK) else shutil.which("chromium")
+    if path:
+        return path
+    message = (
+        f"BROWSER TEST NOT RUN: no Chromium at {CHROMIUM} (install it: apt-get install -y "
+        "chromium). Set FLINT_REQUIRE_BROWSER=1 to make this a failure, as CI does."
+    )
+    if browser_required():
+        pytest.fail(message.replace("NOT RUN", "FAILED"), pytrace=False)
+    pytest.skip(message)
+
+
+def launch_browser(playwright, **options):
+    """A headless Chromium Browser; pass Playwright's launch() options to override."""
+    options.setdefault("executable_path", chromium_path())
+    options.setdefault("args", CHROMIUM_ARGS)
+    options.setdefault("headless", True)
+    return playwright.chromium.launch(**options)
+
+
+def screenshot_path(request: pytest.FixtureRequest, name: str) -> Path:
+    """test-output/screenshots/<test id>/<name>.png (the folder is made)."""
+    test_id = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid).strip("_")
+    folder = SCREENSHOT_DIR / test_id
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{name}.png"
