@@ -159,11 +159,13 @@ def team_member_add(request: HttpRequest, team_id: int) -> HttpResponse:
     form = MemberAddForm(request.POST)
     if form.is_valid():
         username = form.cleaned_data["username"]
-        _attempt(
+        membership = _attempt(
             request,
-            f"{username} joined {team.name}.",
+            None,
             lambda: services.team_member_add(team=team, actor=request.user, username=username),
         )
+        if membership:
+            messages.success(request, f"{membership.user.get_username()} joined {team.name}.")
     else:
         _form_errors(request, form)
     return redirect("rooms:team", team_id=team.pk)
