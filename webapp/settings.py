@@ -259,3 +259,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# --- projects: uploads, file limits, blob storage (docs/PERFORMANCE.md, "Upload ingest") ---
+FLINT_UPLOAD_MAX_BYTES = env_int("FLINT_UPLOAD_MAX_BYTES", 100 * 1024 * 1024, minimum=1)
+FLINT_UPLOAD_MAX_EXPANDED_BYTES = env_int(
+    "FLINT_UPLOAD_MAX_EXPANDED_BYTES", 500 * 1024 * 1024, minimum=1
+)
+FLINT_UPLOAD_MAX_FILES = env_int("FLINT_UPLOAD_MAX_FILES", 20_000, minimum=1)
+FLINT_EDITABLE_MAX_BYTES = env_int("FLINT_EDITABLE_MAX_BYTES", 2 * 1024 * 1024, minimum=1)
+# Expanded / compressed, checked per member above 1 MB and overall above 10 MB.
+FLINT_UPLOAD_MAX_RATIO = env_int("FLINT_UPLOAD_MAX_RATIO", 200, minimum=2)
+# Uploads up to this size are staged inside the request; larger ones by a Celery worker.
+FLINT_UPLOAD_INLINE_MAX_BYTES = env_int("FLINT_UPLOAD_INLINE_MAX_BYTES", 8 * 1024 * 1024, minimum=0)
+FLINT_UPLOAD_STAGE_TTL_MINUTES = env_int("FLINT_UPLOAD_STAGE_TTL_MINUTES", 60, minimum=1)
+FLINT_BLOB_DIR = DATA_DIR / "blobs"
+FLINT_UPLOAD_STAGING_DIR = DATA_DIR / "uploads"
+# A folder upload sends one multipart file per project file.
+DATA_UPLOAD_MAX_NUMBER_FILES = FLINT_UPLOAD_MAX_FILES + 1
