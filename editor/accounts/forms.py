@@ -58,7 +58,7 @@ class TokenCreateForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "laptop CLI"}),
     )
     expires_in_days = forms.IntegerField(
-        label="Expires after (days)",
+        label="Expires in (days)",
         required=False,
         min_value=1,
         max_value=3650,
