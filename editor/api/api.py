@@ -11,6 +11,7 @@ from ninja import NinjaAPI
 
 from editor.api.auth import api_auth
 from editor.api.errors import install_error_handlers
+from editor.api.parser import ObjectParser
 from editor.api.routers import invites, me, rooms, teams, tokens
 
 api = NinjaAPI(
@@ -22,6 +23,7 @@ api = NinjaAPI(
         'Errors are `{"error": code, "message": text}`.'
     ),
     auth=api_auth,
+    parser=ObjectParser(),
 )
 install_error_handlers(api)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from ninja import Schema
 from pydantic import Field
@@ -22,6 +23,11 @@ class ErrorOut(Schema):
     detail: list[dict] | None = Field(None, description="Schema errors, for error=invalid")
 
 
+# The bounds are in the schema so that the OpenAPI description tells clients (and
+# fuzzers) the truth; the services still check everything (blank, control characters).
+Name = Annotated[str, Field(min_length=1, max_length=80)]
+
+
 # --- people ---------------------------------------------------------------------------
 
 
@@ -38,17 +44,17 @@ class MeOut(UserOut):
 
 
 class MePatch(Schema):
-    display_name: str | None = None
-    cursor_color: str | None = Field(None, description="Like #3b82f6")
+    display_name: str | None = Field(None, max_length=80)
+    cursor_color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$", description="Like #3b82f6")
 
 
 # --- tokens ---------------------------------------------------------------------------
 
 
 class TokenIn(Schema):
-    name: str
+    name: Name
     days: int | None = Field(
-        None, description="Lifetime in days (1-3650); omit for the server default"
+        None, ge=1, le=3650, description="Lifetime in days; omit for the server default"
     )
 
 
@@ -71,7 +77,7 @@ class TokenCreatedOut(TokenOut):
 
 
 class TeamIn(Schema):
-    name: str
+    name: Name
 
 
 class TeamOut(Schema):
@@ -82,7 +88,7 @@ class TeamOut(Schema):
 
 
 class TeamMemberIn(Schema):
-    username: str
+    username: str = Field(min_length=1, max_length=150)
     role: TeamRoleName = TeamRole.MEMBER
 
 
@@ -129,7 +135,7 @@ class TeamRef(Schema):
 
 
 class RoomIn(Schema):
-    name: str
+    name: Name
 
 
 class RoomOut(Schema):

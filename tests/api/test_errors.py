@@ -10,6 +10,7 @@ from ninja.testing import TestClient
 
 from editor.api.errors import install_error_handlers
 from editor.core.errors import Conflict, Gone
+from editor.rooms.models import Team
 from tests.api.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +32,17 @@ def test_unparseable_body_is_400_invalid(cast, api_as):
     client = api_as(cast.alice).client
     response = client.post("/api/teams", data="{not json", content_type="application/json")
     assert_error(response, 400, "invalid")
+
+
+@pytest.mark.parametrize("raw", ["[null, null]", "5", '"Bobby"', "null"])
+def test_a_body_that_is_not_an_object_is_400_and_changes_nothing(cast, api_as, raw):
+    # Found by schemathesis: ninja read these as {}, so PATCH /api/me answered 200.
+    client = api_as(cast.bob).client
+    response = client.patch("/api/me", data=raw, content_type="application/json")
+    assert_error(response, 400, "invalid")
+    response = client.post("/api/teams", data=raw, content_type="application/json")
+    assert_error(response, 400, "invalid")
+    assert list(Team.objects.values_list("name", flat=True)) == ["Acme", "Globex"]
 
 
 def test_bad_query_or_enum_value_is_400_invalid(cast, api_as):

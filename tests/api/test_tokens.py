@@ -62,8 +62,8 @@ def test_list_shows_only_my_tokens(cast, api_as):
     [
         ({"name": "  "}, "Give the token a name"),
         ({"name": "x" * 81}, "at most 80"),
-        ({"name": "ci", "days": 0}, "between 1 and 3650"),
-        ({"name": "ci", "days": 4000}, "between 1 and 3650"),
+        ({"name": "ci", "days": 0}, "days: "),
+        ({"name": "ci", "days": 4000}, "days: "),
     ],
 )
 def test_create_refuses_bad_input_and_makes_nothing(cast, api_as, body, message):
