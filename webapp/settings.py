@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "editor.rooms",
     "editor.projects",
     "editor.api",
+    "editor.assist",
+    "editor.usage",
 ]
 
 MIDDLEWARE = [
@@ -210,6 +212,20 @@ def _model_tier(tier: str) -> dict[str, str | float | None]:
 FLINT_MODEL_TIERS = {tier: _model_tier(tier) for tier in ("fast", "deep", "review")}
 # Demo mode: the tiers point at Flint's own simulator and the UI says so plainly.
 FLINT_DEMO_MODE = env_bool("FLINT_DEMO_MODE", False)
+
+# --- fast model in the room (editor/assist, docs/MODELS.md) ----------------------------
+_DEFAULT_CONTEXT_TOKENS = {"fast": 128_000, "deep": 400_000, "review": 128_000}
+FLINT_MODEL_CONTEXT_TOKENS = {
+    tier: env_int(f"FLINT_{tier.upper()}_MODEL_CONTEXT_TOKENS", default, minimum=1024)
+    for tier, default in _DEFAULT_CONTEXT_TOKENS.items()
+}
+# Retries happen only before the first token; a Retry-After longer than the cap is not
+# waited for (an interactive user is better told "rate-limited" at once).
+FLINT_MODEL_RETRIES = env_int("FLINT_MODEL_RETRIES", 2, minimum=0)
+FLINT_MODEL_RETRY_AFTER_MAX_S = env_float("FLINT_MODEL_RETRY_AFTER_MAX_S", 2.0, minimum=0)
+FLINT_ASSIST_MAX_STREAMS_PER_USER = env_int("FLINT_ASSIST_MAX_STREAMS_PER_USER", 3, minimum=1)
+FLINT_ASSIST_FRAME_MS = env_int("FLINT_ASSIST_FRAME_MS", 15, minimum=1)
+FLINT_ASSIST_QA_HISTORY = env_int("FLINT_ASSIST_QA_HISTORY", 100, minimum=1)
 
 # --- i18n, static --------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
