@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class AssistConfig(AppConfig):
+    name = "editor.assist"
+    label = "assist"
+    verbose_name = "Fast model in the room"
+
+    def ready(self) -> None:
+        import logging
+
+        # The SDK's HTTP client logs every request at INFO: one line per keystroke of
+        # inline completion would drown the server log.
+        logging.getLogger("httpx2").setLevel(logging.WARNING)
