@@ -38,7 +38,7 @@ def _timed(name: str, check: Callable[[], dict[str, Any] | None]) -> dict[str, A
             reason, detail = exc.reason, exc.detail
         else:
             reason, detail = f"the {name} check failed", f"{type(exc).__name__}: {exc}"
-        logger.warning("health: %s: %s (%s)", name, reason, detail)
+        logger.warning("health: %s: %s%s", name, reason, f" ({detail})" if detail else "")
         state = {
             "ok": False,
             "error": f"{reason} ({detail})" if settings.DEBUG and detail else reason,
