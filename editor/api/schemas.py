@@ -24,8 +24,21 @@ class ErrorOut(Schema):
 
 
 # The bounds are in the schema so that the OpenAPI description tells clients (and
-# fuzzers) the truth; the services still check everything (blank, control characters).
-Name = Annotated[str, Field(min_length=1, max_length=80)]
+# fuzzers) the truth: 1-80 characters, not only spaces, no control characters. The
+# pattern is documented but left to the services to enforce, whose messages ("Give the
+# team a name.") read better than a regular expression.
+NAME_PATTERN = r"^[^\x00-\x1f]*[^\s\x00-\x1f\x85][^\x00-\x1f]*$"
+Name = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=80,
+        description="1-80 characters, not blank, no control characters",
+        json_schema_extra={"pattern": NAME_PATTERN},
+    ),
+]
+# Strict: JSON true is not the number 1.
+Count = Annotated[int, Field(strict=True)]
 
 
 # --- people ---------------------------------------------------------------------------
@@ -53,7 +66,7 @@ class MePatch(Schema):
 
 class TokenIn(Schema):
     name: Name
-    days: int | None = Field(
+    days: Count | None = Field(
         None, ge=1, le=3650, description="Lifetime in days; omit for the server default"
     )
 
@@ -105,10 +118,10 @@ class TeamMemberOut(Schema):
 class InviteIn(Schema):
     # Bounds here too: the service reads ttl_hours=0 as "the default", which would
     # surprise a client that asked for zero.
-    ttl_hours: int | None = Field(
+    ttl_hours: Count | None = Field(
         None, ge=1, le=24 * 30, description="1-720; omit for the server default"
     )
-    max_uses: int = Field(0, ge=0, description="0 means unlimited")
+    max_uses: Count = Field(0, ge=0, description="0 means unlimited")
 
 
 class InviteOut(Schema):
