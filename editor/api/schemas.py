@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from editor.rooms.models import RoomRole, TeamRole
 from editor.rooms.permissions import EffectiveRoomRole
@@ -37,8 +37,19 @@ Name = Annotated[
         json_schema_extra={"pattern": NAME_PATTERN},
     ),
 ]
-# Strict: JSON true is not the number 1.
-Count = Annotated[int, Field(strict=True)]
+
+
+def _not_bool(value: object) -> object:
+    # Pydantic's lax mode reads JSON true as 1; strict mode would refuse 2.0, which JSON
+    # Schema calls an integer. Refuse only the booleans.
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true/false")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_not_bool)]
+# A PositiveIntegerField holds up to 2**31-1 on PostgreSQL; beyond that is a 500.
+MAX_INVITE_USES = 1_000_000
 
 
 # --- people ---------------------------------------------------------------------------
@@ -121,7 +132,9 @@ class InviteIn(Schema):
     ttl_hours: Count | None = Field(
         None, ge=1, le=24 * 30, description="1-720; omit for the server default"
     )
-    max_uses: Count = Field(0, ge=0, description="0 means unlimited")
+    max_uses: Count = Field(
+        0, ge=0, le=MAX_INVITE_USES, description="How many people may join; 0 means unlimited"
+    )
 
 
 class InviteOut(Schema):

@@ -34,6 +34,8 @@ def token_create(
         raise Invalid("Give the token a name, such as the script that will use it.")
     if len(name) > 80:
         raise Invalid("A token name has at most 80 characters.")
+    if any(ord(ch) < 32 for ch in name):
+        raise Invalid("A token name cannot contain control characters.")
     if ttl_days is not None and not 1 <= ttl_days <= 3650:
         raise Invalid("A token lasts between 1 and 3650 days (or leave it without expiry).")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -57,11 +57,25 @@ def test_members_cannot_make_list_or_revoke_invites(cast, api_as):
     assert TeamInvite.objects.get(pk=invite["id"]).revoked_at is None
 
 
-@pytest.mark.parametrize("body", [{"ttl_hours": 0}, {"ttl_hours": 24 * 31}, {"max_uses": -1}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"ttl_hours": 0},
+        {"ttl_hours": 24 * 31},
+        {"max_uses": -1},
+        {"max_uses": True},  # not 1
+        {"max_uses": 2**40},  # beyond what PostgreSQL stores (found by schemathesis)
+    ],
+)
 def test_bad_invite_settings_are_400_and_make_nothing(cast, api_as, body):
     response = api_as(cast.alice).post(f"/api/teams/{cast.team.pk}/invites", body)
     assert_error(response, 400, "invalid")
     assert not TeamInvite.objects.exists()
+
+
+def test_whole_floats_count_as_integers(cast, api_as):
+    # JSON Schema says 2.0 is an integer, so the API accepts it too.
+    assert _invite(api_as(cast.alice), cast.team, ttl_hours=2.0, max_uses=3.0)["max_uses"] == 3
 
 
 def test_accepting_joins_the_team_as_member(cast, api_as, erin):

@@ -64,6 +64,8 @@ def test_list_shows_only_my_tokens(cast, api_as):
         ({"name": "x" * 81}, "at most 80"),
         ({"name": "ci", "days": 0}, "days: "),
         ({"name": "ci", "days": 4000}, "days: "),
+        ({"name": "ci", "days": True}, "days: "),
+        ({"name": "ci\x0fbell"}, "control characters"),
     ],
 )
 def test_create_refuses_bad_input_and_makes_nothing(cast, api_as, body, message):
