@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from editor.accounts.services import profile_get
+from editor.assist.relay import AssistSession
 from editor.core import closecodes
 from editor.core.errors import NotFound
 from editor.rooms.events import room_group, user_group
@@ -48,6 +49,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     room = None
     role: EffectiveRoomRole | None = None
     me: dict[str, Any] | None = None
+    assist: AssistSession | None = None
     groups_joined: list[str]
 
     async def connect(self) -> None:
@@ -69,6 +71,13 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self.refuse(closecodes.FORBIDDEN, "You are not a member of this room.")
             return
         self.me = await _who(user)
+        self.assist = AssistSession(
+            room=self.room,
+            user=user,
+            who=self.me,
+            send=self.send_json,
+            broadcast=self._broadcast_assist,
+        )
         for group in (room_group(self.room.pk), user_group(user.pk)):
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.append(group)
@@ -85,6 +94,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=code)
 
     async def disconnect(self, code: int) -> None:
+        if self.assist is not None:
+            await self.assist.close()  # stops this socket's model streams upstream
         if self.room is not None and self.me is not None:
             await self.channel_layer.group_send(
                 room_group(self.room.pk),
@@ -102,11 +113,18 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return
         if content["type"] == "ping":
             await self.send_json({"type": "pong", "t": content.get("t")})
+        elif content["type"].startswith("assist.") and self.assist is not None:
+            await self.assist.handle(content)  # editors only: the session checks with `can`
         else:
             await self.send_error("unknown_type", f"Unknown message type {content['type']!r}.")
 
     async def send_error(self, code: str, message: str) -> None:
         await self.send_json({"type": "error", "code": code, "message": message})
+
+    async def _broadcast_assist(self, frame: dict[str, Any]) -> None:
+        await self.channel_layer.group_send(
+            room_group(self.room.pk), {"type": "assist.event", "frame": frame}
+        )
 
     async def decode_json(self, text_data: str) -> Any:
         try:
@@ -140,6 +158,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def room_event(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": event["event"], **event["payload"]})
 
+    async def assist_event(self, event: dict[str, Any]) -> None:
+        await self.send_json(event["frame"])
+
     async def access_changed(self, event: dict[str, Any]) -> None:
         role = await _recheck_role(self.room, self.scope["user"])
         if role is None:
@@ -147,4 +168,6 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return
         if role != self.role:
             self.role = role
+            if self.assist is not None:
+                self.assist.reauthorize()
             await self.send_json({"type": "role.changed", "role": role})

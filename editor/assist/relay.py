@@ -1,0 +1,478 @@
+"""The hot path: `assist.*` requests from a room socket, streamed back as coalesced frames.
+
+One AssistSession per room socket. The consumer hands it each `assist.*` message and
+returns at once; every request runs in its own task so the socket keeps reading (a
+cancel, a newer completion). Text from the model is gathered and sent at most once per
+FLINT_ASSIST_FRAME_MS (the first piece at once, for time to first token), never one
+frame per token. Completions go to the asking socket only; quick edits and Q&A answers
+go to the whole room through the channel layer, with who asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from editor.assist import errors, gateway, protocol, retrieval, selectors, services
+from editor.assist.errors import ModelError
+from editor.assist.prompts import Prompt, completion_prompt, edit_prompt, qa_prompt
+from editor.assist.router import route_tier
+from editor.assist.sources import project_texts
+from editor.core.errors import FlintError
+from editor.rooms.permissions import Action, can
+from editor.usage.services import usage_record
+from editor.usage.tokens import count_tokens
+
+log = logging.getLogger(__name__)
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+# Streams per user in this process (a person with two tabs shares one allowance).
+_streams_by_user: Counter[int] = Counter()
+_ROUTES_TTL_S = 10.0
+QA_CONTEXT_FILES = 4
+
+
+class Coalescer:
+    """Gathers text and emits it in frames: the first piece at once, then one per interval."""
+
+    def __init__(self, emit: Callable[[str], Awaitable[None]], interval_s: float) -> None:
+        self.emit = emit
+        self.interval = interval_s
+        self.parts: list[str] = []
+        self.wake = asyncio.Event()
+        self.closing = False
+        self.task = asyncio.create_task(self._run())
+
+    def push(self, text: str) -> None:
+        self.parts.append(text)
+        self.wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            if self.parts:
+                text = "".join(self.parts)
+                self.parts.clear()
+                await self.emit(text)
+            if self.closing and not self.parts:
+                return
+            await asyncio.sleep(self.interval)
+
+    async def close(self) -> None:
+        """Emit what is left, then stop."""
+        self.closing = True
+        self.wake.set()
+        await self.task
+
+    def abort(self) -> None:
+        self.task.cancel()
+
+
+class AssistSession:
+    def __init__(self, *, room: Any, user: Any, who: dict[str, Any], send: Send, broadcast: Send):
+        self.room = room
+        self.user = user
+        self.who = who
+        self.send = send
+        self.broadcast = broadcast
+        self.allowed: bool | None = None
+        self.routes: dict[str, str] = {}
+        self.routes_at = 0.0
+        self.tasks: dict[str, asyncio.Task] = {}
+        self.completion: tuple[str, asyncio.Task] | None = None
+        self.closed = False
+
+    # --- entry points from the consumer ----------------------------------------------
+
+    async def handle(self, content: dict[str, Any]) -> None:
+        kind = content["type"]
+        request_id = (
+            content.get("request_id") if isinstance(content.get("request_id"), str) else None
+        )
+        try:
+            await self._authorize()
+            if kind == "assist.complete":
+                await self._start_completion(protocol.parse_complete(content))
+            elif kind == "assist.edit":
+                self._spawn(protocol.parse_edit(content).request_id, self._edit(content))
+            elif kind == "assist.ask":
+                self._spawn(protocol.parse_ask(content).request_id, self._ask(content))
+            elif kind == "assist.cancel":
+                self._cancel(protocol.request_id_of(content))
+            elif kind == "assist.feedback":
+                await self._feedback(content)
+            elif kind == "assist.history":
+                await self._history(content)
+            else:
+                raise ModelError(errors.INVALID, f"Unknown message type {kind!r}.")
+        except ModelError as exc:
+            await self.send(_error_frame(request_id, exc.kind, exc.message))
+        except FlintError as exc:
+            await self.send(_error_frame(request_id, errors.INVALID, exc.message))
+
+    def reauthorize(self) -> None:
+        """The user's role changed: check again before the next request."""
+        self.allowed = None
+
+    async def close(self) -> None:
+        self.closed = True
+        tasks = list(self.tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+
+    # --- requests ----------------------------------------------------------------------
+
+    async def _authorize(self) -> None:
+        if self.allowed is None:
+            self.allowed = await database_sync_to_async(can)(self.user, Action.ROOM_EDIT, self.room)
+        if not self.allowed:
+            raise ModelError(
+                errors.FORBIDDEN,
+                "You can only view this room: ask a team owner to make you an editor.",
+            )
+
+    def _spawn(self, request_id: str, work: Any) -> asyncio.Task:
+        if request_id in self.tasks:
+            work.close()
+            raise ModelError(errors.INVALID, "That request_id is already streaming.")
+        cap = int(getattr(settings, "FLINT_ASSIST_MAX_STREAMS_PER_USER", 3))
+        if _streams_by_user[self.user.pk] >= cap:
+            work.close()
+            raise ModelError(
+                errors.BUSY,
+                f"You already have {cap} answers streaming; wait for one or stop it.",
+            )
+        _streams_by_user[self.user.pk] += 1
+        task = asyncio.create_task(work)
+        self.tasks[request_id] = task
+
+        def finished(_: asyncio.Task) -> None:
+            self.tasks.pop(request_id, None)
+            _streams_by_user[self.user.pk] -= 1
+            if _streams_by_user[self.user.pk] <= 0:
+                del _streams_by_user[self.user.pk]
+
+        task.add_done_callback(finished)
+        return task
+
+    def _cancel(self, request_id: str) -> None:
+        task = self.tasks.get(request_id)
+        if task is not None:
+            task.cancel()
+
+    async def _start_completion(self, request: protocol.CompleteRequest) -> None:
+        # A newer completion from this socket makes the older one stale: stop it upstream.
+        if self.completion is not None:
+            self.completion[1].cancel()
+        task = self._spawn(request.request_id, self._complete(request))
+        self.completion = (request.request_id, task)
+
+    async def _routes(self) -> dict[str, str]:
+        if time.monotonic() - self.routes_at > _ROUTES_TTL_S:
+            self.routes = await database_sync_to_async(selectors.room_routes_get)(
+                room_id=self.room.pk
+            )
+            self.routes_at = time.monotonic()
+        return self.routes
+
+    async def _tier(self, feature: str, requested: str | None) -> gateway.Tier:
+        name = route_tier(feature=feature, room_routes=await self._routes(), requested=requested)
+        return gateway.tier_get(name)
+
+    async def _complete(self, request: protocol.CompleteRequest) -> None:
+        async def run() -> tuple[gateway.Tier, Prompt]:
+            tier = await self._tier("inline_completion", request.tier)
+            prompt = completion_prompt(
+                tier_name=tier.name,
+                context_tokens=tier.context_tokens,
+                path=request.path,
+                prefix=request.prefix,
+                suffix=request.suffix,
+                snippets=request.snippets,
+            )
+            return tier, prompt
+
+        await self._relay("inline_completion", request.request_id, run, self.send, {})
+
+    async def _edit(self, content: dict[str, Any]) -> None:
+        request = protocol.parse_edit(content)
+
+        async def run() -> tuple[gateway.Tier, Prompt]:
+            tier = await self._tier("quick_edit", request.tier)
+            prompt = edit_prompt(
+                tier_name=tier.name,
+                context_tokens=tier.context_tokens,
+                path=request.path,
+                selection=request.selection,
+                instruction=request.instruction,
+                before=request.before,
+                after=request.after,
+            )
+            return tier, prompt
+
+        extra = {
+            "who": self.who,
+            "path": request.path,
+            "instruction": request.instruction,
+            "selection": request.selection,
+            "anchor": request.anchor,
+        }
+        await self._relay("quick_edit", request.request_id, run, self.broadcast, extra)
+
+    async def _ask(self, content: dict[str, Any]) -> None:
+        request = protocol.parse_ask(content)
+
+        async def run() -> tuple[gateway.Tier, Prompt]:
+            tier = await self._tier("qa", request.tier)
+            files, history = await database_sync_to_async(self._qa_context)(request)
+            prompt = qa_prompt(
+                tier_name=tier.name,
+                context_tokens=tier.context_tokens,
+                question=request.question,
+                path=request.path,
+                open_text=request.open_text,
+                selection=request.selection,
+                files=files,
+                history=history,
+            )
+            return tier, prompt
+
+        extra = {"who": self.who, "path": request.path, "question": request.question}
+
+        def persist(text: str, tier: str, model: str, status: str) -> None:
+            services.qa_answer_add(
+                room_id=self.room.pk,
+                author_id=self.user.pk,
+                request_id=request.request_id,
+                text=text,
+                tier=tier,
+                model=model,
+                status=status,
+            )
+
+        await self._relay("qa", request.request_id, run, self.broadcast, extra, persist)
+
+    def _qa_context(
+        self, request: protocol.AskRequest
+    ) -> tuple[list[tuple[str, str]], list[dict[str, str]]]:
+        history = selectors.qa_turns_for_prompt(room_id=self.room.pk)
+        services.qa_question_add(
+            room_id=self.room.pk,
+            author_id=self.user.pk,
+            request_id=request.request_id,
+            text=request.question,
+            path=request.path,
+        )
+        texts = project_texts(self.room.pk)
+        texts.pop(request.path, None)  # the open file is sent as the user sees it
+        ranked = retrieval.rank(
+            request.question + " " + request.selection, texts, limit=QA_CONTEXT_FILES
+        )
+        return [(path, texts[path]) for path, _ in ranked], history
+
+    # --- the relay itself ----------------------------------------------------------------
+
+    async def _relay(
+        self,
+        feature: str,
+        request_id: str,
+        prepare: Callable[[], Awaitable[tuple[gateway.Tier, Prompt]]],
+        out: Send,
+        extra: dict[str, Any],
+        persist: Callable[[str, str, str, str], None] | None = None,
+    ) -> None:
+        started = time.perf_counter()
+        stream: gateway.ChatStream | None = None
+        coalescer: Coalescer | None = None
+        status = "ok"
+        error: ModelError | None = None
+        prompt: Prompt | None = None
+        try:
+            try:
+                tier, prompt = await prepare()
+            except ModelError as exc:
+                # Nothing was streamed yet: only the person who asked needs to know.
+                await self.send(_error_frame(request_id, exc.kind, exc.message, feature=feature))
+                return
+            await out(
+                {
+                    "type": "assist.start",
+                    "request_id": request_id,
+                    "feature": feature,
+                    **tier.public(),
+                    "demo": bool(getattr(settings, "FLINT_DEMO_MODE", False)),
+                    "trimmed": prompt.trimmed,
+                    "trim_notes": prompt.notes,
+                    **extra,
+                }
+            )
+
+            async def emit(text: str) -> None:
+                await out({"type": "assist.delta", "request_id": request_id, "text": text})
+
+            interval = int(getattr(settings, "FLINT_ASSIST_FRAME_MS", 15)) / 1000
+            coalescer = Coalescer(emit, interval)
+            stream = gateway.chat_stream(
+                tier=tier, messages=prompt.messages, max_tokens=prompt.max_tokens
+            )
+            try:
+                async for text in stream:
+                    coalescer.push(text)
+            except ModelError as exc:
+                error, status = exc, "error"
+            await coalescer.close()
+            if error is not None:
+                await out(
+                    _error_frame(
+                        request_id,
+                        error.kind,
+                        error.message,
+                        partial=bool(stream.text),
+                        text=stream.text,
+                        feature=feature,
+                    )
+                )
+            else:
+                await out(self._done_frame(request_id, feature, stream, prompt, extra))
+        except asyncio.CancelledError:
+            status = "cancelled"
+            if coalescer is not None:
+                coalescer.abort()
+            if not self.closed:
+                with contextlib.suppress(Exception):
+                    await out(
+                        {
+                            "type": "assist.done",
+                            "request_id": request_id,
+                            "status": "cancelled",
+                            "text": stream.text if stream is not None else "",
+                        }
+                    )
+            raise
+        finally:
+            if stream is not None and prompt is not None:
+                # Recorded even when cancelled: the tokens were spent.
+                await asyncio.shield(
+                    self._record(feature, request_id, stream, prompt, status, error, persist)
+                )
+            log.debug(
+                "%s %s took %.1f ms", feature, request_id, (time.perf_counter() - started) * 1000
+            )
+
+    def _done_frame(
+        self,
+        request_id: str,
+        feature: str,
+        stream: gateway.ChatStream,
+        prompt: Prompt,
+        extra: dict[str, Any],
+    ) -> dict[str, Any]:
+        prompt_tokens, completion_tokens, estimated = _token_counts(stream, prompt)
+        frame = {
+            "type": "assist.done",
+            "request_id": request_id,
+            "status": "ok",
+            "tier": stream.tier.name,
+            "model": stream.model,
+            "finish_reason": stream.finish_reason,
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "estimated": estimated,
+            },
+            "ttft_ms": _round(stream.ttft_ms),
+            "duration_ms": _round(stream.duration_ms),
+        }
+        if feature != "inline_completion":
+            frame["text"] = stream.text  # late joiners and reconnects reconcile against it
+        return frame
+
+    async def _record(
+        self,
+        feature: str,
+        request_id: str,
+        stream: gateway.ChatStream,
+        prompt: Prompt,
+        status: str,
+        error: ModelError | None,
+        persist: Callable[[str, str, str, str], None] | None,
+    ) -> None:
+        prompt_tokens, completion_tokens, estimated = _token_counts(stream, prompt)
+        answer_status = error.kind if error is not None else status
+
+        def write() -> None:
+            usage_record(
+                user=self.user.pk,
+                team_id=self.room.team_id,
+                room_id=self.room.pk,
+                tier=stream.tier.name,
+                model=stream.model or stream.tier.model,
+                feature=feature,
+                status=status,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                tokens_estimated=estimated,
+                ttft_ms=stream.ttft_ms,
+                duration_ms=stream.duration_ms,
+                request_id=request_id,
+                error_kind=error.kind if error else "",
+                error_message=error.message if error else "",
+            )
+            if persist is not None:
+                persist(
+                    stream.text, stream.tier.name, stream.model or stream.tier.model, answer_status
+                )
+
+        try:
+            await database_sync_to_async(write)()
+        except Exception:
+            log.exception("could not record usage of %s %s", feature, request_id)
+
+    # --- small requests ----------------------------------------------------------------
+
+    async def _feedback(self, content: dict[str, Any]) -> None:
+        request_id = protocol.request_id_of(content)
+        event = content.get("event")
+        await database_sync_to_async(services.completion_feedback_record)(
+            user_id=self.user.pk, room_id=self.room.pk, request_id=request_id, event=event
+        )
+
+    async def _history(self, content: dict[str, Any]) -> None:
+        before = content.get("before_id")
+        if before is not None and not isinstance(before, int):
+            raise ModelError(errors.INVALID, "before_id must be a message id.")
+        limit = int(getattr(settings, "FLINT_ASSIST_QA_HISTORY", 100))
+        messages = await database_sync_to_async(selectors.qa_history_list)(
+            room_id=self.room.pk, limit=limit, before_id=before
+        )
+        await self.send({"type": "assist.history", "messages": messages})
+
+
+def _token_counts(stream: gateway.ChatStream, prompt: Prompt) -> tuple[int, int, bool]:
+    usage = stream.usage
+    if usage and "completion_tokens" in usage:
+        return int(usage.get("prompt_tokens") or 0), int(usage["completion_tokens"]), False
+    return prompt.prompt_tokens, count_tokens(stream.text), True
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _error_frame(request_id: str | None, kind: str, message: str, **fields: Any) -> dict[str, Any]:
+    frame = {"type": "assist.error", "request_id": request_id, "kind": kind, "message": message}
+    frame.update(fields)
+    frame.setdefault("partial", False)
+    return frame

@@ -1,0 +1,76 @@
+"""Reads for the assist features: room routes, Q&A history, acceptance rate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q
+
+from editor.assist.models import CompletionFeedback, FeedbackEvent, QAMessage, RoomModelRoute
+
+
+def room_routes_get(*, room_id: int) -> dict[str, str]:
+    return dict(RoomModelRoute.objects.filter(room_id=room_id).values_list("feature", "tier"))
+
+
+def _present(message: QAMessage, names: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": message.pk,
+        "kind": message.kind,
+        "request_id": message.request_id,
+        "text": message.text,
+        "path": message.path,
+        "who": names.get(message.author_id),
+        "tier": message.tier,
+        "model": message.model,
+        "status": message.status,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def qa_history_list(
+    *, room_id: int, limit: int, before_id: int | None = None
+) -> list[dict[str, Any]]:
+    """The latest `limit` Q&A messages (before `before_id`), oldest first, ready to send."""
+    query = QAMessage.objects.filter(room_id=room_id).select_related("author")
+    if before_id is not None:
+        query = query.filter(pk__lt=before_id)
+    rows = list(query.order_by("-created_at", "-id")[:limit])
+    rows.reverse()
+    names = {
+        row.author_id: {"id": row.author_id, "username": row.author.get_username()}
+        for row in rows
+        if row.author_id is not None
+    }
+    return [_present(row, names) for row in rows]
+
+
+def qa_turns_for_prompt(*, room_id: int, limit: int = 8) -> list[dict[str, str]]:
+    """Recent finished turns as chat messages, for the model's memory of the conversation."""
+    rows = list(
+        QAMessage.objects.filter(room_id=room_id)
+        .order_by("-created_at", "-id")
+        .values("kind", "text")[:limit]
+    )
+    rows.reverse()
+    return [
+        {"role": "user" if row["kind"] == "question" else "assistant", "content": row["text"]}
+        for row in rows
+        if row["text"]
+    ]
+
+
+def completion_acceptance(
+    *, room_id: int | None = None, user_id: int | None = None
+) -> dict[str, Any]:
+    """Shown, accepted and dismissed inline completions, and accepted / shown."""
+    query = CompletionFeedback.objects.all()
+    if room_id is not None:
+        query = query.filter(room_id=room_id)
+    if user_id is not None:
+        query = query.filter(user_id=user_id)
+    totals = query.aggregate(
+        **{event: Count("id", filter=Q(event=event)) for event in FeedbackEvent.values}
+    )
+    shown = totals["shown"]
+    return {**totals, "rate": (totals["accepted"] / shown) if shown else None}
