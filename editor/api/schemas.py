@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import BeforeValidator, Field
+from pydantic import Field, field_validator
 
 from editor.rooms.models import RoomRole, TeamRole
 from editor.rooms.permissions import EffectiveRoomRole
@@ -41,13 +41,14 @@ Name = Annotated[
 
 def _not_bool(value: object) -> object:
     # Pydantic's lax mode reads JSON true as 1; strict mode would refuse 2.0, which JSON
-    # Schema calls an integer. Refuse only the booleans.
+    # Schema calls an integer. Refuse only the booleans. (A field_validator, not a
+    # BeforeValidator in Annotated: with one, pydantic writes "ge" instead of "minimum"
+    # into the JSON schema.)
     if isinstance(value, bool):
         raise ValueError("expected a number, not true/false")
     return value
 
 
-Count = Annotated[int, BeforeValidator(_not_bool)]
 # A PositiveIntegerField holds up to 2**31-1 on PostgreSQL; beyond that is a 500.
 MAX_INVITE_USES = 1_000_000
 
@@ -77,9 +78,11 @@ class MePatch(Schema):
 
 class TokenIn(Schema):
     name: Name
-    days: Count | None = Field(
-        None, ge=1, le=3650, description="Lifetime in days; omit for the server default"
+    days: Annotated[int, Field(ge=1, le=3650)] | None = Field(
+        None, description="Lifetime in days (1-3650); omit for the server default"
     )
+
+    _days_not_bool = field_validator("days", mode="before")(_not_bool)
 
 
 class TokenOut(Schema):
@@ -129,12 +132,14 @@ class TeamMemberOut(Schema):
 class InviteIn(Schema):
     # Bounds here too: the service reads ttl_hours=0 as "the default", which would
     # surprise a client that asked for zero.
-    ttl_hours: Count | None = Field(
-        None, ge=1, le=24 * 30, description="1-720; omit for the server default"
+    ttl_hours: Annotated[int, Field(ge=1, le=24 * 30)] | None = Field(
+        None, description="Hours the link works (1-720); omit for the server default"
     )
-    max_uses: Count = Field(
+    max_uses: int = Field(
         0, ge=0, le=MAX_INVITE_USES, description="How many people may join; 0 means unlimited"
     )
+
+    _counts_not_bool = field_validator("ttl_hours", "max_uses", mode="before")(_not_bool)
 
 
 class InviteOut(Schema):
