@@ -226,7 +226,6 @@ FLINT_MODEL_RETRY_AFTER_MAX_S = env_float("FLINT_MODEL_RETRY_AFTER_MAX_S", 2.0, 
 FLINT_ASSIST_MAX_STREAMS_PER_USER = env_int("FLINT_ASSIST_MAX_STREAMS_PER_USER", 3, minimum=1)
 FLINT_ASSIST_FRAME_MS = env_int("FLINT_ASSIST_FRAME_MS", 15, minimum=1)
 FLINT_ASSIST_QA_HISTORY = env_int("FLINT_ASSIST_QA_HISTORY", 100, minimum=1)
-FLINT_ASSIST_COMPLETION_MAX_TOKENS = env_int("FLINT_ASSIST_COMPLETION_MAX_TOKENS", 128, minimum=1)
 
 # --- i18n, static --------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
