@@ -21,6 +21,10 @@ def test_bearer_token_authenticates_its_owner(cast, api_as):
     assert response.json()["username"] == "bob"
 
 
+def test_token_answers_set_no_cookies(cast, api_as):
+    assert not api_as(cast.bob).get("/api/me").cookies
+
+
 def test_token_use_is_recorded(cast, token_for):
     raw = token_for(cast.bob)
     ApiClient(raw).get("/api/me")

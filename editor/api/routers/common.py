@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AbstractBaseUser
+
 from editor.api.schemas import ErrorOut
 from editor.rooms.models import Room, Team
 from editor.rooms.permissions import Action, require
@@ -13,7 +15,7 @@ def errors(*statuses: int) -> dict[int, type[ErrorOut]]:
     return {status: ErrorOut for status in (400, 401, *statuses)}
 
 
-def team_for(user, team_id: int) -> Team:
+def team_for(user: AbstractBaseUser, team_id: int) -> Team:
     """The team, once the caller is known to belong to it.
 
     Every /teams/{id}/… endpoint starts here, so an outsider always gets the same 403
@@ -26,7 +28,7 @@ def team_for(user, team_id: int) -> Team:
     return team
 
 
-def room_for(user, room_id: int) -> Room:
+def room_for(user: AbstractBaseUser, room_id: int) -> Room:
     """The room, once the caller may see it (same rule as team_for)."""
     room = room_get(room_id=room_id)
     require(user, Action.ROOM_VIEW, room)

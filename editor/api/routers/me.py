@@ -17,7 +17,8 @@ router = Router(tags=["me"])
 @router.get("/me", response={200: MeOut, **errors()})
 def me_get(request: HttpRequest):
     """Who you are. For a browser session it also sets the csrftoken cookie writes need."""
-    get_token(request)
+    if "Authorization" not in request.headers:
+        get_token(request)  # scripts with a token need no cookie
     return me_out(request.auth)
 
 
