@@ -27,6 +27,7 @@ from editor.rooms.models import (
 from editor.rooms.permissions import Action, require
 
 NAME_MAX = 80
+MAX_INVITE_USES = 1_000_000
 
 
 def _clean_name(name: str, *, what: str) -> str:
@@ -161,11 +162,11 @@ def team_invite_create(
 ) -> tuple[TeamInvite, str]:
     """Return the invite and its secret; only the hash is stored, so show the link now."""
     require(actor, Action.TEAM_MANAGE, team)
-    ttl = ttl_hours or settings.FLINT_INVITE_TTL_HOURS
+    ttl = settings.FLINT_INVITE_TTL_HOURS if ttl_hours is None else ttl_hours
     if ttl < 1 or ttl > 24 * 30:
         raise Invalid("An invite lasts between 1 hour and 30 days.")
-    if max_uses < 0:
-        raise Invalid("max_uses cannot be negative.")
+    if not 0 <= max_uses <= MAX_INVITE_USES:
+        raise Invalid(f"An invite can be used at most {MAX_INVITE_USES:,} times (0: no limit).")
     raw = secrets.token_urlsafe(24)
     invite = TeamInvite.objects.create(
         team=team,

@@ -165,3 +165,10 @@ def test_only_team_owners_manage_rooms(cast):
         room_member_remove(room=cast.room, actor=cast.alice, user=cast.bob)
     room_delete(room=cast.room, actor=cast.alice)
     assert not Room.objects.filter(pk=cast.room.pk).exists()
+
+
+@pytest.mark.parametrize(("ttl_hours", "max_uses"), [(0, 0), (24 * 31, 0), (1, -1), (1, 10**7)])
+def test_invite_bounds_are_checked(cast, ttl_hours, max_uses):
+    with pytest.raises(Invalid):
+        team_invite_create(team=cast.team, actor=cast.alice, ttl_hours=ttl_hours, max_uses=max_uses)
+    assert not TeamInvite.objects.exists()
