@@ -34,8 +34,10 @@ def _file_at(room: Room, key: str) -> ProjectFile | None:
 
 
 def _folder_exists(room: Room, key: str) -> bool:
+    folders = ProjectFolder.objects.filter(room=room)
     return (
-        ProjectFolder.objects.filter(room=room, path_key=key).exists()
+        folders.filter(path_key=key).exists()
+        or folders.filter(path_key__startswith=key + "/").exists()
         or ProjectFile.objects.filter(room=room, path_key__startswith=key + "/").exists()
     )
 

@@ -40,3 +40,21 @@ def project_snapshot(cast):
         }
 
     return take
+
+
+@pytest.fixture(autouse=True)
+def private_storage(settings, tmp_path):
+    """Each test gets its own blob store and staging area, so blob sets can be compared."""
+    settings.FLINT_BLOB_DIR = tmp_path / "blobs"
+    settings.FLINT_UPLOAD_STAGING_DIR = tmp_path / "uploads"
+
+
+@pytest.fixture
+def celery_eager():
+    """Run Celery tasks in-process (the unit-level stand-in for a worker)."""
+    from webapp.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = previous
