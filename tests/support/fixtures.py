@@ -113,3 +113,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 title = f"{live.name} log ({state}, {os.path.relpath(live.log_path)})"
                 report.sections.append((title, live.log_tail(40)))
     return report
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> Iterator[None]:
+    """Each test gets its own channel-layer object.
+
+    channels_redis keeps asyncio locks in the layer, tied to the event loop of the test
+    that first used them; pytest-asyncio gives every test a new loop, so a layer reused by
+    the next test fails at random with "bound to a different event loop".
+    """
+    yield
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
