@@ -173,9 +173,10 @@ def path_move(*, room: Room, actor: AbstractBaseUser, src: str, dst: str) -> str
         f.language = language_for(f.path)
         f.updated_by = actor
         f.updated_at = now
-    # Two passes so that a case-only rename never meets its own old keys in the index.
+    # Two passes so that a case-only rename never meets its own old keys in the index;
+    # real keys never hold control characters, so the placeholders cannot collide.
     ProjectFile.objects.bulk_update(
-        [ProjectFile(id=f.id, path_key=f"\x00moving/{f.id}") for f in files], ["path_key"]
+        [ProjectFile(id=f.id, path_key=f"\x01moving/{f.id}") for f in files], ["path_key"]
     )
     ProjectFile.objects.bulk_update(
         files, ["path", "path_key", "language", "updated_by", "updated_at"], batch_size=500
