@@ -1,0 +1,20 @@
+"""Collab settings, with defaults; webapp/settings.py reads them from the environment."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+
+def max_message_bytes() -> int:
+    """The largest binary message a client may send (close 4009 above it)."""
+    return int(getattr(settings, "FLINT_COLLAB_MAX_MESSAGE_BYTES", 16 * 1024 * 1024))
+
+
+def idle_grace_seconds() -> float:
+    """How long a document stays in memory after its last client has gone."""
+    return float(getattr(settings, "FLINT_COLLAB_IDLE_GRACE_SECONDS", 10.0))
+
+
+def compact_every() -> int:
+    """Compact a document's log into its snapshot after this many appended updates."""
+    return int(getattr(settings, "FLINT_COLLAB_COMPACT_EVERY", 1000))

@@ -1,0 +1,145 @@
+"""The document socket, /ws/docs/<doc_id>: the standard y-websocket protocol, binary frames.
+
+Authorization happens in connect(), before any sync message is read (Channels handles a
+connection's messages one at a time, so nothing is read until connect() returns). A
+refused socket is accepted and closed with a Flint close code and a short reason: a
+binary y-websocket client cannot read a JSON error frame, so the code is the message.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from pycrdt import YMessageType, YSyncMessageType
+
+from editor.collab import conf
+from editor.collab.documents import DocumentInfo, document_get
+from editor.collab.hub import SharedDoc, hub
+from editor.collab.protocol import QUERY_AWARENESS, ProtocolError, parse
+from editor.core import closecodes
+from editor.rooms.events import user_group
+from editor.rooms.permissions import EffectiveRoomRole, room_role
+
+log = logging.getLogger(__name__)
+_WRITERS = {EffectiveRoomRole.ADMIN, EffectiveRoomRole.EDITOR}
+SERVER_ERROR = 1011  # the standard "internal error" close code
+
+
+@database_sync_to_async
+def _document_and_role(doc_id, user) -> tuple[DocumentInfo | None, EffectiveRoomRole | None]:
+    info = document_get(doc_id=doc_id)
+    if info is None:
+        return None, None
+    return info, room_role(user, info.room)
+
+
+@database_sync_to_async
+def _recheck_role(room, user) -> EffectiveRoomRole | None:
+    user.refresh_from_db(fields=["is_active"])
+    return room_role(user, room)
+
+
+class DocConsumer(AsyncWebsocketConsumer):
+    shared: SharedDoc | None = None
+    info: DocumentInfo | None = None
+    role: EffectiveRoomRole | None = None
+    closed = False
+
+    async def connect(self) -> None:
+        self.groups_joined: list[str] = []
+        self.awareness_ids: set[int] = set()
+        self.dropped_updates = 0
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.refuse(closecodes.NOT_AUTHENTICATED, self.scope.get("auth_error") or "")
+            return
+        doc_id = self.scope["url_route"]["kwargs"]["doc_id"]
+        self.info, role = await _document_and_role(doc_id, user)
+        if self.info is None:
+            await self.refuse(closecodes.NOT_FOUND, "No such document.")
+            return
+        if role is None:
+            await self.refuse(closecodes.FORBIDDEN, "You are not a member of this room.")
+            return
+        if not self.info.editable:
+            await self.refuse(closecodes.NOT_FOUND, "This file is not a text document.")
+            return
+        self.role = role
+        # Removal from the room reaches every socket of the user through this group.
+        group = user_group(user.pk)
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined.append(group)
+        self.shared = await hub().open(doc_id, text=self.info.text, peer=self)
+        await self.send(bytes_data=self.shared.sync_step1())
+        awareness = self.shared.awareness_snapshot()
+        if awareness is not None:
+            await self.send(bytes_data=awareness)
+
+    async def refuse(self, code: int, reason: str) -> None:
+        self.closed = True
+        await self.close(code=code, reason=(reason or closecodes.REASONS[code])[:120])
+        await self._leave()
+
+    async def disconnect(self, code: int) -> None:
+        await self._leave()
+
+    async def _leave(self) -> None:
+        shared, self.shared = self.shared, None
+        if shared is not None:
+            await hub().release(shared, self)
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.groups_joined = []
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closed or self.shared is None:
+            return
+        if bytes_data is None:
+            await self.refuse(closecodes.BAD_MESSAGE, "Send binary y-websocket messages.")
+            return
+        if len(bytes_data) > conf.max_message_bytes():
+            await self.refuse(closecodes.MESSAGE_TOO_BIG, "Message over the size limit.")
+            return
+        try:
+            await self._handle(bytes_data)
+        except ProtocolError as exc:
+            await self.refuse(closecodes.BAD_MESSAGE, f"Bad message: {exc}.")
+        except Exception:
+            log.exception("document %s: message failed", self.info.doc_id if self.info else "?")
+            await self.refuse(SERVER_ERROR, "Server error; reconnect.")
+
+    async def _handle(self, data: bytes) -> None:
+        message = parse(data)
+        shared = self.shared
+        assert shared is not None
+        if message.kind == YMessageType.SYNC:
+            if message.sync_type == YSyncMessageType.SYNC_STEP1:
+                await self.send(bytes_data=shared.sync_step2(message.payload))
+            elif self.role in _WRITERS:
+                await shared.client_update(message.payload, origin=self)
+            else:
+                # Read-only is enforced here, not in the browser: a viewer's edits never
+                # reach the document, the log or anyone else.
+                self.dropped_updates += 1
+        elif message.kind == YMessageType.AWARENESS:
+            await shared.client_awareness(message.payload, origin=self)
+        elif message.kind == QUERY_AWARENESS:
+            awareness = shared.awareness_snapshot()
+            if awareness is not None:
+                await self.send(bytes_data=awareness)
+        # AUTH messages are server-to-client in y-protocols; a client's is ignored.
+
+    # --- group handlers, named after the event type ------------------------------------
+
+    async def access_changed(self, event: dict[str, Any]) -> None:
+        if self.info is None or self.closed:
+            return
+        role = await _recheck_role(self.info.room, self.scope["user"])
+        if role is None:
+            await self.refuse(closecodes.FORBIDDEN, "You no longer have access to this room.")
+            return
+        self.role = role

@@ -1,0 +1,398 @@
+"""One live document per open doc per process, kept in step with other processes.
+
+Each process (each event loop) has one Hub. It owns a registry of SharedDocs and one
+channel-layer channel that joins the group `collab.<doc>` of every document open here;
+an update applied in one process is published to that group and applied by the others,
+which skip their own messages by hub id.
+
+Order of an editor's update: decode-check, append to the log, apply, send to the other
+local clients, publish to other processes. Nobody sees an update that is not stored yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import uuid
+import weakref
+from typing import Any, Protocol
+from uuid import UUID
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from pycrdt import Awareness, Doc, Text, YSyncMessageType
+
+from editor.collab import conf, store
+from editor.collab.documents import TEXT_NAME, text_of
+from editor.collab.protocol import (
+    ProtocolError,
+    awareness_message,
+    check_awareness,
+    sync_message,
+)
+
+log = logging.getLogger(__name__)
+_GROUP_REFRESH_SECONDS = 3600  # channels_redis forgets group members after a day
+
+
+class Peer(Protocol):
+    """A connected client, as the hub sees it (the DocConsumer)."""
+
+    awareness_ids: set[int]
+
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None: ...
+
+
+def doc_group(doc_id: UUID) -> str:
+    return f"collab.{doc_id.hex}"
+
+
+class SharedDoc:
+    """The server's copy of one document, shared by every local client of it."""
+
+    def __init__(self, doc_id: UUID, hub: Hub) -> None:
+        self.doc_id = doc_id
+        self.hub = hub
+        # pycrdt documents are not meant for concurrent use; readers on other threads
+        # (doc_text_current from a sync view) take this lock like the event loop does.
+        self.lock = threading.Lock()
+        self.ydoc = Doc()
+        self.ydoc.get(TEXT_NAME, type=Text)
+        self.awareness = Awareness(self.ydoc)
+        self.awareness.set_local_state(None)  # the server itself has no cursor
+        self.awareness.observe(self._on_awareness)
+        self.peers: set[Peer] = set()
+        self.appended_since_compaction = 0
+        self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._compactor: asyncio.Task[None] | None = None
+        self._evict_timer: asyncio.TimerHandle | None = None
+
+    # --- reads --------------------------------------------------------------------------
+
+    def text(self) -> str:
+        with self.lock:
+            return text_of(self.ydoc)
+
+    def sync_step1(self) -> bytes:
+        with self.lock:
+            state = self.ydoc.get_state()
+        return sync_message(YSyncMessageType.SYNC_STEP1, state)
+
+    def sync_step2(self, state_vector: bytes) -> bytes:
+        try:
+            with self.lock:
+                update = self.ydoc.get_update(state_vector)
+        except ValueError as exc:
+            raise ProtocolError("bad state vector") from exc
+        return sync_message(YSyncMessageType.SYNC_STEP2, update)
+
+    def awareness_snapshot(self) -> bytes | None:
+        client_ids = list(self.awareness.states)
+        if not client_ids:
+            return None
+        return awareness_message(self.awareness.encode_awareness_update(client_ids))
+
+    # --- writes -------------------------------------------------------------------------
+
+    def apply(self, update: bytes) -> None:
+        with self.lock:
+            self.ydoc.apply_update(update)
+
+    async def client_update(self, update: bytes, origin: Peer) -> None:
+        """An editor's update: check, store, apply, relay to everyone else."""
+        if update in (b"", b"\x00\x00"):
+            return  # empty update (a client with nothing to add answering step 1)
+        try:
+            # Decoding it in a scratch document costs the update's size, not the doc's,
+            # and keeps a malformed update out of both the log and the live document.
+            Doc().apply_update(update)
+        except ValueError as exc:
+            raise ProtocolError("malformed update") from exc
+        await self._persist(update)
+        self.apply(update)
+        await self.fanout(sync_message(YSyncMessageType.SYNC_UPDATE, update), exclude=origin)
+        await self.hub.publish(self.doc_id, "collab.update", update)
+        self.appended_since_compaction += 1
+        if self.appended_since_compaction >= conf.compact_every():
+            self.compact_soon()
+
+    def remote_update(self, update: bytes) -> None:
+        """An update another process has stored and applied."""
+        try:
+            self.apply(update)
+        except ValueError:
+            log.warning("dropped an undecodable relayed update for %s", self.doc_id)
+            return
+        self.hub.spawn(self.fanout(sync_message(YSyncMessageType.SYNC_UPDATE, update)))
+
+    async def client_awareness(self, payload: bytes, origin: Peer) -> None:
+        check_awareness(payload)
+        try:
+            self.awareness.apply_awareness_update(payload, origin)
+        except (ValueError, IndexError, RuntimeError, TypeError) as exc:
+            raise ProtocolError("malformed awareness update") from exc
+        await self.fanout(awareness_message(payload), exclude=origin)
+        await self.hub.publish(self.doc_id, "collab.awareness", payload)
+
+    def remote_awareness(self, payload: bytes) -> None:
+        try:
+            self.awareness.apply_awareness_update(payload, "remote")
+        except (ValueError, IndexError, RuntimeError, TypeError):
+            return
+        self.hub.spawn(self.fanout(awareness_message(payload)))
+
+    def _on_awareness(self, topic: str, change: tuple[dict[str, Any], Any]) -> None:
+        # Remember which awareness client ids each connection controls, so that its
+        # cursors can be removed for everyone when it goes (as y-websocket's server does).
+        if topic != "update":
+            return
+        changes, origin = change
+        ids = getattr(origin, "awareness_ids", None)
+        if ids is not None:
+            ids.update(changes["added"], changes["updated"])
+            ids.difference_update(changes["removed"])
+
+    async def fanout(self, message: bytes, exclude: Peer | None = None) -> None:
+        for peer in list(self.peers):
+            if peer is exclude:
+                continue
+            try:
+                await peer.send(bytes_data=message)
+            except Exception:  # a closing socket must not stop the others
+                log.debug("send to a closing peer failed", exc_info=True)
+
+    # --- persistence --------------------------------------------------------------------
+
+    async def _persist(self, update: bytes) -> None:
+        """Append to the log; concurrent updates of a document share one transaction."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((update, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_pending())
+        await future
+
+    async def _write_pending(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await database_sync_to_async(store.updates_append)(
+                    doc_id=self.doc_id, updates=[update for update, _ in batch]
+                )
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
+    async def flush(self) -> None:
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                await self._writer
+
+    def compact_soon(self) -> None:
+        if self._compactor is not None and not self._compactor.done():
+            return
+        self.appended_since_compaction = 0
+        self._compactor = self.hub.spawn(self._compact())
+
+    async def _compact(self) -> None:
+        try:
+            await database_sync_to_async(store.document_compact)(doc_id=self.doc_id)
+        except Exception:
+            log.exception("compaction of %s failed; the log is intact", self.doc_id)
+
+
+class Hub:
+    """The registry of this process's open documents and its channel-layer relay."""
+
+    def __init__(self) -> None:
+        self.id = uuid.uuid4().hex
+        self.docs: dict[UUID, SharedDoc] = {}
+        self._open_locks: dict[UUID, asyncio.Lock] = {}
+        self._channel: str | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.layer = get_channel_layer()
+
+    def spawn(self, coro) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def open(self, doc_id: UUID, *, text: str, peer: Peer) -> SharedDoc:
+        """The live document, loaded on first use; `peer` is attached to it."""
+        lock = self._open_locks.setdefault(doc_id, asyncio.Lock())
+        async with lock:
+            shared = self.docs.get(doc_id)
+            if shared is None:
+                shared = await self._load(doc_id, text)
+            if shared._evict_timer is not None:
+                shared._evict_timer.cancel()
+                shared._evict_timer = None
+            shared.peers.add(peer)
+            return shared
+
+    async def _load(self, doc_id: UUID, text: str) -> SharedDoc:
+        shared = SharedDoc(doc_id, self)
+        # Registered and subscribed BEFORE reading the store: an update another process
+        # stores after our read reaches us as a relay. A duplicate is harmless, a gap not.
+        with _registry_lock:
+            self.docs[doc_id] = shared
+        try:
+            await self._subscribe(doc_id)
+            updates = await database_sync_to_async(store.document_load_or_init)(
+                doc_id=doc_id, text=text
+            )
+            for update in updates:
+                try:
+                    shared.apply(update)
+                except ValueError:
+                    log.error("skipped an undecodable stored update of %s", doc_id)
+        except BaseException:
+            with _registry_lock:
+                self.docs.pop(doc_id, None)
+            await self._unsubscribe(doc_id)
+            raise
+        return shared
+
+    async def release(self, shared: SharedDoc, peer: Peer) -> None:
+        """A client left: drop its cursors; unload the document after the grace period."""
+        if peer not in shared.peers:
+            return
+        shared.peers.discard(peer)
+        if peer.awareness_ids:
+            ids = list(peer.awareness_ids)
+            peer.awareness_ids.clear()
+            shared.awareness.remove_awareness_states(ids, "leave")
+            payload = shared.awareness.encode_awareness_update(ids)
+            await shared.fanout(awareness_message(payload))
+            await self.publish(shared.doc_id, "collab.awareness", payload)
+        if not shared.peers:
+            loop = asyncio.get_running_loop()
+            shared._evict_timer = loop.call_later(
+                conf.idle_grace_seconds(), lambda: self.spawn(self._evict(shared.doc_id))
+            )
+
+    async def _evict(self, doc_id: UUID) -> None:
+        lock = self._open_locks.setdefault(doc_id, asyncio.Lock())
+        async with lock:
+            shared = self.docs.get(doc_id)
+            if shared is None or shared.peers:
+                return
+            with _registry_lock:
+                del self.docs[doc_id]
+            self._open_locks.pop(doc_id, None)
+            await self._unsubscribe(doc_id)
+            await shared.flush()
+        await shared._compact()
+
+    async def close(self) -> None:
+        """Stop the relay and background work (a test's loop ends; daphne's never does)."""
+        for shared in list(self.docs.values()):
+            if shared._evict_timer is not None:
+                shared._evict_timer.cancel()
+            await shared.flush()
+        if self._reader is not None and self.layer is not None and self._channel is not None:
+            # Ask the relay to stop rather than cancel it: a cancelled channels_redis
+            # receive waits out its 5 s poll before it lets go.
+            await self.layer.send(self._channel, {"type": "collab.stop", "origin": self.id})
+            with contextlib.suppress(asyncio.TimeoutError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._reader), 2)
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        with _registry_lock:
+            self.docs.clear()
+            for loop, each in list(_hubs.items()):
+                if each is self:
+                    del _hubs[loop]
+
+    # --- the relay between processes ----------------------------------------------------
+
+    async def _subscribe(self, doc_id: UUID) -> None:
+        if self.layer is None:
+            return
+        if self._channel is None:
+            self._channel = await self.layer.new_channel(prefix="collab.")
+            self._reader = self.spawn(self._read_relay())
+            self.spawn(self._refresh_groups())
+        await self.layer.group_add(doc_group(doc_id), self._channel)
+
+    async def _unsubscribe(self, doc_id: UUID) -> None:
+        if self.layer is not None and self._channel is not None:
+            await self.layer.group_discard(doc_group(doc_id), self._channel)
+
+    async def publish(self, doc_id: UUID, kind: str, payload: bytes) -> None:
+        if self.layer is None:
+            return
+        message = {"type": kind, "origin": self.id, "doc": doc_id.hex, "data": payload}
+        await self.layer.group_send(doc_group(doc_id), message)
+
+    async def _read_relay(self) -> None:
+        assert self._channel is not None
+        while True:
+            try:
+                message = await self.layer.receive(self._channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from None
+                log.exception("collab relay receive failed; retrying")
+                await asyncio.sleep(0.5)
+                continue
+            if message.get("type") == "collab.stop" and message.get("origin") == self.id:
+                return
+            if message.get("origin") == self.id:
+                continue
+            try:
+                shared = self.docs.get(UUID(hex=message["doc"]))
+            except (KeyError, ValueError, TypeError):
+                continue
+            if shared is None:
+                continue
+            if message["type"] == "collab.update":
+                shared.remote_update(message["data"])
+            elif message["type"] == "collab.awareness":
+                shared.remote_awareness(message["data"])
+
+    async def _refresh_groups(self) -> None:
+        while True:
+            await asyncio.sleep(_GROUP_REFRESH_SECONDS)
+            for doc_id in list(self.docs):
+                await self.layer.group_add(doc_group(doc_id), self._channel)
+
+
+# One hub per event loop: daphne has one loop, while each async test gets a fresh one.
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+_registry_lock = threading.Lock()
+
+
+def hub() -> Hub:
+    loop = asyncio.get_running_loop()
+    with _registry_lock:
+        current = _hubs.get(loop)
+        if current is None:
+            current = _hubs[loop] = Hub()
+        return current
+
+
+def loaded(doc_id: UUID) -> SharedDoc | None:
+    """The live document if this process has it open (callable from any thread)."""
+    with _registry_lock:
+        for each in list(_hubs.values()):
+            shared = each.docs.get(doc_id)
+            if shared is not None:
+                return shared
+    return None

@@ -1,0 +1,126 @@
+"""Durable documents: an append-only update log, compacted into one snapshot per doc.
+
+Writers only ever insert log rows. Compaction folds the rows it read into the snapshot and
+deletes exactly those rows, in one transaction, under a lock on the snapshot row; rows
+appended meanwhile (by any process) are left for the next compaction. Readers read the
+log before the snapshot, so a compaction between the two reads gives them some updates
+twice (harmless: updates are idempotent) and never a gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+from pycrdt import Doc, get_update
+
+from editor.collab.documents import base_update, text_of
+from editor.collab.models import DocSnapshot, DocUpdate
+
+_DELETE_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Compaction:
+    merged: int  # log rows folded into the snapshot and deleted
+    kept: int  # rows left in the log (appended meanwhile, or not yet integrable)
+    snapshot_bytes: int
+
+
+def updates_append(*, doc_id: UUID, updates: list[bytes]) -> None:
+    """Append updates to the log in one transaction (a batch of concurrent keystrokes)."""
+    DocUpdate.objects.bulk_create([DocUpdate(doc_id=doc_id, data=update) for update in updates])
+
+
+def document_load(*, doc_id: UUID) -> list[bytes]:
+    """Every stored update of a document (snapshot last), or [] when nothing is stored."""
+    rows = [bytes(data) for data in _log(doc_id).values_list("data", flat=True)]
+    snapshot = DocSnapshot.objects.filter(doc_id=doc_id).values_list("data", flat=True).first()
+    return rows + ([bytes(snapshot)] if snapshot is not None else [])
+
+
+def document_load_or_init(*, doc_id: UUID, text: str) -> list[bytes]:
+    """The stored updates, or (first open ever) the file's text as the stored base update."""
+    updates = document_load(doc_id=doc_id)
+    if updates:
+        return updates
+    # Two processes may both get here: they write the same deterministic update twice.
+    base = base_update(text)
+    updates_append(doc_id=doc_id, updates=[base])
+    return [base]
+
+
+def document_text_stored(*, doc_id: UUID) -> str | None:
+    """The text as the store has it, or None when nothing is stored for this doc."""
+    updates = document_load(doc_id=doc_id)
+    if not updates:
+        return None
+    doc = Doc()
+    for update in updates:
+        doc.apply_update(update)
+    return text_of(doc)
+
+
+def document_compact(*, doc_id: UUID) -> Compaction:
+    """Fold the log into the snapshot; delete only the rows that were folded in."""
+    try:
+        with transaction.atomic():
+            snapshot = DocSnapshot.objects.select_for_update().filter(doc_id=doc_id).first()
+            rows = [(pk, bytes(data)) for pk, data in _log(doc_id).values_list("id", "data")]
+            if not rows:
+                size = len(snapshot.data) if snapshot else 0
+                return Compaction(merged=0, kept=0, snapshot_bytes=size)
+            doc = Doc()
+            if snapshot is not None:
+                doc.apply_update(bytes(snapshot.data))
+            for _, data in rows:
+                doc.apply_update(data)
+            state = doc.get_state()
+            merged_state = doc.get_update()
+            # A row whose structs the document could not integrate (it depends on an update
+            # the server never received) is missing from get_update(): keep it in the log.
+            merged_ids = [pk for pk, data in rows if get_update(data, state)[:1] == b"\x00"]
+            if snapshot is None:
+                DocSnapshot.objects.create(
+                    doc_id=doc_id, data=merged_state, merged_updates=len(merged_ids)
+                )
+            else:
+                snapshot.data = merged_state
+                snapshot.merged_updates += len(merged_ids)
+                snapshot.save(update_fields=["data", "merged_updates", "updated_at"])
+            # Delete by exact id, not "id <= max": on PostgreSQL a row with a smaller id can
+            # commit after this transaction read the log, and it was not merged.
+            for start in range(0, len(merged_ids), _DELETE_CHUNK):
+                DocUpdate.objects.filter(pk__in=merged_ids[start : start + _DELETE_CHUNK]).delete()
+            return Compaction(
+                merged=len(merged_ids),
+                kept=len(rows) - len(merged_ids),
+                snapshot_bytes=len(merged_state),
+            )
+    except IntegrityError:
+        # Another process created the first snapshot at the same moment and rolled us back;
+        # its compaction covers what ours would have.
+        return Compaction(merged=0, kept=_log(doc_id).count(), snapshot_bytes=0)
+
+
+def store_size(*, doc_id: UUID) -> int:
+    """Bytes stored for a document: snapshot plus log."""
+    snapshot = DocSnapshot.objects.filter(doc_id=doc_id).values_list("data", flat=True).first()
+    log = sum(len(bytes(data)) for data in _log(doc_id).values_list("data", flat=True))
+    return log + (len(bytes(snapshot)) if snapshot is not None else 0)
+
+
+def log_length(*, doc_id: UUID) -> int:
+    return _log(doc_id).count()
+
+
+@transaction.atomic
+def document_forget(*, doc_id: UUID) -> None:
+    """Drop a document's stored history (its file was deleted)."""
+    DocUpdate.objects.filter(doc_id=doc_id).delete()
+    DocSnapshot.objects.filter(doc_id=doc_id).delete()
+
+
+def _log(doc_id: UUID):
+    return DocUpdate.objects.filter(doc_id=doc_id).order_by("id")
