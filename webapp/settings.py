@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "editor.accounts",
     "editor.rooms",
     "editor.projects",
+    "editor.collab",
     "editor.api",
     "editor.assist",
     "editor.usage",
