@@ -127,3 +127,18 @@ def _fresh_channel_layer() -> Iterator[None]:
     from channels.layers import channel_layers
 
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def _close_connections_of_the_sync_thread() -> Iterator[None]:
+    """Closes the database connection `sync_to_async` opened in asgiref's shared thread.
+
+    An async test's `sync_to_async(service)(...)` runs in that thread, whose connection
+    Django never closes; on PostgreSQL it would keep the test database from being dropped
+    at the end of the run ("being accessed by other users").
+    """
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
