@@ -41,7 +41,11 @@ QA_CONTEXT_FILES = 4
 
 
 class Coalescer:
-    """Gathers text and emits it in frames: the first piece at once, then one per interval."""
+    """Gathers text and emits it in frames: the first piece at once, then one per interval.
+
+    When the stream ends, what is left goes out at once instead of after the interval:
+    the last frame (and the done frame behind it) is what a quick edit waits for.
+    """
 
     def __init__(self, emit: Callable[[str], Awaitable[None]], interval_s: float) -> None:
         self.emit = emit
@@ -49,6 +53,7 @@ class Coalescer:
         self.parts: list[str] = []
         self.wake = asyncio.Event()
         self.closing = False
+        self.pause: asyncio.Future | None = None
         self.task = asyncio.create_task(self._run())
 
     def push(self, text: str) -> None:
@@ -56,6 +61,7 @@ class Coalescer:
         self.wake.set()
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await self.wake.wait()
             self.wake.clear()
@@ -65,16 +71,28 @@ class Coalescer:
                 await self.emit(text)
             if self.closing and not self.parts:
                 return
-            await asyncio.sleep(self.interval)
+            if self.closing:
+                continue
+            self.pause = loop.create_future()
+            timer = loop.call_later(self.interval, _resolve, self.pause)
+            await self.pause
+            timer.cancel()
 
     async def close(self) -> None:
-        """Emit what is left, then stop."""
+        """Emit what is left now, then stop."""
         self.closing = True
         self.wake.set()
+        if self.pause is not None:
+            _resolve(self.pause)
         await self.task
 
     def abort(self) -> None:
         self.task.cancel()
+
+
+def _resolve(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class AssistSession:

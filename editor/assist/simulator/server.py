@@ -118,6 +118,7 @@ class _Connection(asyncio.Protocol):
         self.closed = asyncio.Event()
         self.writable = asyncio.Event()
         self.writable.set()
+        self.arrived = 0.0
 
     # --- transport callbacks ------------------------------------------------------------
 
@@ -196,6 +197,7 @@ class _Connection(asyncio.Protocol):
 
     async def _handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
         sim = self.sim
+        self.arrived = asyncio.get_running_loop().time()  # TTFT counts from here
         sim.requests += 1
         if sim.api_key and headers.get("authorization") != f"Bearer {sim.api_key}":
             self._write_raw(_response(401, _error("Incorrect API key.", "invalid_api_key")))
@@ -291,7 +293,8 @@ class _Connection(asyncio.Protocol):
         completion_tokens = len(pieces) + sum(
             len(tokenize(c["function"]["arguments"])) for c in calls
         )
-        await asyncio.sleep(ttft + (completion_tokens / tps if tps > 0 else 0))
+        await self._until_first_token(ttft)
+        await asyncio.sleep(completion_tokens / tps if tps > 0 else 0)
         message: dict[str, Any] = {"role": "assistant", "content": "".join(pieces) or None}
         if calls:
             message["tool_calls"] = calls
@@ -336,7 +339,7 @@ class _Connection(asyncio.Protocol):
         sim.streams_started += 1
         finished = False
         try:
-            await asyncio.sleep(ttft)
+            await self._until_first_token(ttft)
             self._chunk(head + b'{"role":"assistant","content":""}' + tail)
             await self._pace(events[:cut_at], tps)
             if fault == "malformed":
@@ -361,6 +364,12 @@ class _Connection(asyncio.Protocol):
             sim.open_streams -= 1
             if not finished:
                 sim.streams_closed_early += 1
+
+    async def _until_first_token(self, ttft: float) -> None:
+        """Sleep out the rest of TTFT: the time spent preparing the answer counts toward it."""
+        remaining = self.arrived + ttft - asyncio.get_running_loop().time()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
 
     def _chunk(self, data: bytes) -> None:
         self._write_raw(b"%x\r\n%s\r\n" % (len(data), data))
