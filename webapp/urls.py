@@ -9,5 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("accounts/", include("editor.accounts.urls")),
+    path("", include("editor.projects.urls")),
     path("", include("editor.rooms.urls")),
 ]

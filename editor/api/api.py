@@ -13,12 +13,13 @@ from editor.api.auth import api_auth
 from editor.api.errors import install_error_handlers
 from editor.api.parser import ObjectParser
 from editor.api.routers import invites, me, rooms, teams, tokens
+from editor.projects.api import router as projects_router
 
 api = NinjaAPI(
     title="Flint API",
     version="1",
     description=(
-        "Teams, rooms, memberships and access tokens. Authenticate with "
+        "Teams, rooms, memberships, project files and access tokens. Authenticate with "
         "`Authorization: Bearer <token>` or a browser session (CSRF enforced on writes). "
         'Errors are `{"error": code, "message": text}`.'
     ),
@@ -29,3 +30,4 @@ install_error_handlers(api)
 
 for module in (me, tokens, teams, invites, rooms):
     api.add_router("", module.router)
+api.add_router("", projects_router)

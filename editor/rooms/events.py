@@ -32,11 +32,14 @@ def group_send_now(group: str, message: dict[str, Any]) -> None:
 def room_event_send(room_id: int, event: str, payload: dict[str, Any]) -> None:
     """Tell everyone in a room; the room consumer forwards it as {"type": event, ...}."""
     message = {"type": "room.event", "event": event, "payload": payload}
-    transaction.on_commit(lambda: group_send_now(room_group(room_id), message))
+    # robust: the change is committed already; Redis being down must not turn it into a 500.
+    transaction.on_commit(lambda: group_send_now(room_group(room_id), message), robust=True)
 
 
 def access_changed(user_ids: list[int]) -> None:
     """Ask every open socket of these users to re-check its access (and close if gone)."""
     for user_id in user_ids:
         message = {"type": "access.changed"}
-        transaction.on_commit(lambda uid=user_id, m=message: group_send_now(user_group(uid), m))
+        transaction.on_commit(
+            lambda uid=user_id, m=message: group_send_now(user_group(uid), m), robust=True
+        )

@@ -13,8 +13,6 @@ from django.test import Client
 from tests.api.helpers import assert_error
 from tests.projects.helpers import make_tar, make_zip
 
-pytestmark = pytest.mark.urls("tests.projects.urls")
-
 PROJECT = {
     "README.md": "# Demo\r\nWindows line endings survive.\n",
     "src/main.py": "print('héllo')\n",
