@@ -323,7 +323,10 @@ class Hub:
         if self.layer is None:
             return
         if self._channel is None:
-            self._channel = await self.layer.new_channel(prefix="collab.")
+            # The default prefix on purpose: channels_redis reads every process-local
+            # channel through one BZPOPMIN on "<prefix>.<client>!", so a channel with its
+            # own prefix would starve while a consumer holds the read.
+            self._channel = await self.layer.new_channel()
             self._reader = self.spawn(self._read_relay())
             self.spawn(self._refresh_groups())
         await self.layer.group_add(doc_group(doc_id), self._channel)

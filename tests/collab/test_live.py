@@ -1,0 +1,216 @@
+"""The document socket on real daphne processes: the Node y-websocket client, two
+processes on one Redis, and kill -9 while people type."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+import websockets
+from asgiref.sync import sync_to_async
+
+from editor.api.tokens import token_create
+from editor.core import closecodes
+from tests.collab.yclient import Closed, text_file, websocket_client
+
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+NODE_DIR = Path(__file__).resolve().parents[2] / "bench" / "node"
+
+
+@pytest.fixture(scope="session")
+def node_modules() -> Path:
+    """bench/node's packages (yjs, y-websocket@2, ws), installed with `npm ci` when absent."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    assert node and npm, "the Node interop test needs node and npm on PATH"
+    modules = NODE_DIR / "node_modules"
+    lock = NODE_DIR / "package-lock.json"
+    if not (modules / "y-websocket").is_dir() or modules.stat().st_mtime < lock.stat().st_mtime:
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+            cwd=NODE_DIR,
+            check=True,
+            timeout=300,
+        )
+    return modules
+
+
+async def _token(user) -> str:
+    _, secret = await sync_to_async(token_create)(user=user, name="collab-live")
+    return secret
+
+
+async def _connect(live, doc_id, user, *, sync: bool = True):
+    token = await _token(user)
+    ws = await websockets.connect(f"{live.ws_url}ws/docs/{doc_id}?token={token}", max_size=None)
+    client = websocket_client(ws)
+    if sync:
+        await client.sync()
+    return ws, client
+
+
+async def _node(live, doc_id, token: str, mode: str):
+    return await asyncio.create_subprocess_exec(
+        "node",
+        str(NODE_DIR / "interop_client.cjs"),
+        f"{live.ws_url}ws/docs",
+        str(doc_id),
+        token,
+        mode,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=NODE_DIR,
+    )
+
+
+async def _line(process, event: str, timeout: float = 20) -> dict:
+    while True:
+        raw = await asyncio.wait_for(process.stdout.readline(), timeout)
+        assert raw, f"node exited before {event!r}"
+        message = json.loads(raw)
+        if message["event"] == event:
+            return message
+        assert message["event"] != "timeout", message
+
+
+async def test_the_stock_node_websocket_provider_interoperates(live_processes, node_modules, cast):
+    source = "x = 1\n"
+    file = await sync_to_async(text_file)(cast.room, text=source)
+    live = await sync_to_async(live_processes.daphne)()
+    ws, bob = await _connect(live, file.doc_id, cast.bob)
+    await bob.set_cursor({"name": "Python", "color": "#00f"})
+    editor = await _node(live, file.doc_id, await _token(cast.alice), "edit")
+    viewer = await _node(live, file.doc_id, await _token(cast.carol), "view")
+    outsider = await _node(live, file.doc_id, await _token(cast.mallory), "refuse")
+    try:
+        assert (await _line(editor, "synced"))["text"] == source
+        assert source in (await _line(viewer, "synced"))["text"]
+        await _line(viewer, "inserted")
+        await bob.pump_until(lambda: "// from node edit" in str(bob.text), timeout=10)
+        await bob.insert(len(str(bob.text)), "# from python\n")
+        done = await _line(editor, "done")
+        assert done["text"] == str(bob.text) == f"// from node edit\n{source}# from python\n"
+        assert "Python" in done["cursors"]
+        await bob.pump_until(
+            lambda: any(s.get("user", {}).get("name") == "Node edit" for s in _states(bob)),
+            timeout=5,
+        )
+        # The viewer's provider sent its insert; the server dropped it.
+        await _line(viewer, "done")
+        assert "from node view" not in str(bob.text)
+        refused = await _line(outsider, "closed")
+        assert refused["code"] == closecodes.FORBIDDEN
+    finally:
+        for process in (editor, viewer, outsider):
+            if process.returncode is None:
+                process.kill()
+            await process.wait()
+        await ws.close()
+
+
+def _states(client) -> list[dict]:
+    return [state for state in client.awareness.states.values() if state]
+
+
+async def test_two_daphne_processes_on_one_redis_converge(live_processes, cast):
+    file = await sync_to_async(text_file)(cast.room, text="shared = []\n")
+    first = await sync_to_async(live_processes.daphne)()
+    second = await sync_to_async(live_processes.daphne)()
+    people = [
+        (first, cast.alice),
+        (second, cast.bob),
+        (first, cast.bob),
+        (second, cast.alice),
+    ]
+    connections = [await _connect(live, file.doc_id, user) for live, user in people]
+    clients = [client for _, client in connections]
+    try:
+        await clients[0].set_cursor({"name": "Alice on one"})
+        for round_ in range(15):
+            for number, client in enumerate(clients):
+                await client.insert(len(str(client.text)), f"{number}:{round_} ")
+
+        expected = 15 * len(clients)
+
+        def complete(client) -> bool:
+            return str(client.text).count(":") == expected
+
+        await asyncio.gather(
+            *(client.pump_until(lambda c=client: complete(c), 20) for client in clients)
+        )
+        texts = {str(client.text) for client in clients}
+        assert len(texts) == 1, texts
+        (text,) = texts
+        assert text.startswith("shared = []\n") and text.count("shared") == 1
+        # Cursors cross processes too.
+        await clients[1].pump_until(
+            lambda: any(
+                s.get("user", {}).get("name") == "Alice on one" for s in _states(clients[1])
+            ),
+            timeout=5,
+        )
+        # A newcomer on either process loads the same text.
+        for live in (first, second):
+            ws, late = await _connect(live, file.doc_id, cast.carol)
+            assert str(late.text) == text
+            await ws.close()
+    finally:
+        for ws, _ in connections:
+            await ws.close()
+
+
+async def test_every_relayed_edit_survives_kill_9(live_processes, cast):
+    source = "log = []\n"
+    file = await sync_to_async(text_file)(cast.room, text=source)
+    live = await sync_to_async(live_processes.daphne)()
+    alice_ws, alice = await _connect(live, file.doc_id, cast.alice)
+    bob_ws, bob = await _connect(live, file.doc_id, cast.bob)
+    seen_by_bob = str(bob.text)
+
+    async def type_forever() -> None:
+        number = 0
+        while True:
+            await alice.insert(len(str(alice.text)), f"<{number}>")
+            number += 1
+            await asyncio.sleep(0.002)
+
+    async def watch() -> None:
+        nonlocal seen_by_bob
+        while True:
+            await bob.receive_one(10)
+            seen_by_bob = str(bob.text)
+
+    typing = asyncio.create_task(type_forever())
+    watching = asyncio.create_task(watch())
+    try:
+        for _ in range(2000):
+            if seen_by_bob.count("<") >= 50:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)  # typing continues: kill lands mid-stream
+        os.killpg(live.pid, signal.SIGKILL)
+        await asyncio.wait([watching], timeout=5)
+    finally:
+        typing.cancel()
+        watching.cancel()
+        await asyncio.gather(typing, watching, return_exceptions=True)
+    assert isinstance(
+        watching.exception() if watching.done() and not watching.cancelled() else Closed(None),
+        (Closed, websockets.ConnectionClosed, Exception),
+    )
+    relayed = seen_by_bob
+    assert relayed.count("<") >= 50
+    await sync_to_async(live.stop)()
+
+    restarted = await sync_to_async(live_processes.daphne)()
+    ws, carol = await _connect(restarted, file.doc_id, cast.carol)
+    after = str(carol.text)
+    # alice only appended, so bob's last view is a prefix of the document; all of it is back.
+    assert after.startswith(relayed), (relayed[-80:], after[-80:])
+    await ws.close()
+    for socket in (alice_ws, bob_ws):
+        await socket.close()
