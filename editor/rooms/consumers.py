@@ -5,6 +5,8 @@ JSON messages, one object each, with a "type". See docs/PROTOCOL.md.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -16,6 +18,7 @@ from editor.core import closecodes
 from editor.core.errors import NotFound
 from editor.rooms.events import room_group, user_group
 from editor.rooms.permissions import EffectiveRoomRole, room_role
+from editor.rooms.presence import HEARTBEAT_S, presence_enter, presence_leave, presence_touch
 from editor.rooms.selectors import room_get
 
 
@@ -50,6 +53,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     role: EffectiveRoomRole | None = None
     me: dict[str, Any] | None = None
     assist: AssistSession | None = None
+    heartbeat: asyncio.Task | None = None
     groups_joined: list[str]
 
     async def connect(self) -> None:
@@ -84,10 +88,19 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(
             {"type": "hello", "role": self.role, "you": self.me, "room": self.room.pk}
         )
+        present = await presence_enter(room_id=self.room.pk, conn=self.channel_name, who=self.me)
+        for entry in present:  # everyone already here, and ourselves
+            await self.send_json({"type": "presence.join", **entry})
         await self.channel_layer.group_send(
             room_group(self.room.pk),
             {"type": "presence.join", "who": self.me, "channel": self.channel_name},
         )
+        self.heartbeat = asyncio.create_task(self._keep_presence())
+
+    async def _keep_presence(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            await presence_touch(room_id=self.room.pk, conn=self.channel_name, who=self.me)
 
     async def refuse(self, code: int, message: str) -> None:
         await self.send_error(closecodes.REASONS[code], message)
@@ -96,7 +109,12 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.assist is not None:
             await self.assist.close()  # stops this socket's model streams upstream
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.heartbeat
         if self.room is not None and self.me is not None:
+            await presence_leave(room_id=self.room.pk, conn=self.channel_name)
             await self.channel_layer.group_send(
                 room_group(self.room.pk),
                 {"type": "presence.leave", "who": self.me, "channel": self.channel_name},
@@ -135,20 +153,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     # --- group handlers, named after the event type ------------------------------------
 
     async def presence_join(self, event: dict[str, Any]) -> None:
-        await self.send_json(
-            {"type": "presence.join", "who": event["who"], "conn": event["channel"]}
-        )
-        if event["channel"] != self.channel_name:
-            # Tell the newcomer we are here, directly, so everyone's list starts complete.
-            await self.channel_layer.send(
-                event["channel"],
-                {"type": "presence.here", "who": self.me, "channel": self.channel_name},
+        if event["channel"] != self.channel_name:  # we announced ourselves from the snapshot
+            await self.send_json(
+                {"type": "presence.join", "who": event["who"], "conn": event["channel"]}
             )
-
-    async def presence_here(self, event: dict[str, Any]) -> None:
-        await self.send_json(
-            {"type": "presence.join", "who": event["who"], "conn": event["channel"]}
-        )
 
     async def presence_leave(self, event: dict[str, Any]) -> None:
         await self.send_json(
