@@ -6,8 +6,13 @@ from django.conf import settings
 
 
 def max_message_bytes() -> int:
-    """The largest binary message a client may send (close 4009 above it)."""
-    return int(getattr(settings, "FLINT_COLLAB_MAX_MESSAGE_BYTES", 16 * 1024 * 1024))
+    """The largest binary message a client may send (close 4009 above it).
+
+    daphne has its own limit (1 MiB unless started with --websocket_max_message_size),
+    which also caps what the server can SEND: a first sync of a larger document needs it
+    raised above the largest document.
+    """
+    return int(getattr(settings, "FLINT_COLLAB_MAX_MESSAGE_BYTES", 8 * 1024 * 1024))
 
 
 def idle_grace_seconds() -> float:

@@ -25,7 +25,8 @@ from editor.rooms.permissions import EffectiveRoomRole, room_role
 
 log = logging.getLogger(__name__)
 _WRITERS = {EffectiveRoomRole.ADMIN, EffectiveRoomRole.EDITOR}
-SERVER_ERROR = 1011  # the standard "internal error" close code
+# daphne (autobahn) only lets an application close with 1000 or 3000-4999, so not 1011.
+SERVER_ERROR = 4500
 
 
 @database_sync_to_async
