@@ -145,7 +145,10 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # redis-py 8 times socket reads out after 5 s, the very time channels_redis
+            # blocks in BZPOPMIN: under load an idle socket's receive then dies with a
+            # TimeoutError (and its WebSocket with 1011). Reads must outlast the pop.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
             "prefix": FLINT_CHANNEL_PREFIX,
             "capacity": 1000,
             "expiry": 30,

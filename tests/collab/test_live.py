@@ -216,12 +216,6 @@ async def test_every_relayed_edit_survives_kill_9(live_processes, cast):
         await socket.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="redis-py 8's 5 s socket_timeout equals channels_redis's 5 s BZPOPMIN: an idle "
-    'socket dies with 1011. Fix: CHANNEL_LAYERS hosts [{"address": REDIS_URL, '
-    '"socket_timeout": 30}] in webapp/settings.py; then remove this marker.',
-)
 async def test_an_idle_document_socket_stays_open(live_processes, cast):
     file = await sync_to_async(text_file)(cast.room, text="x\n")
     live = await sync_to_async(live_processes.daphne)()
