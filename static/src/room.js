@@ -1,17 +1,58 @@
-// The room page: wires the socket to the presence list and the header.
-import { PresenceList } from "./room/presence.js";
+// The room page: wires the socket to the presence list, the header, the files and the editor.
+import { EditorArea } from "./room/editor/index.js";
+import { RoomPresence } from "./room/editor/people.js";
+import { FilesPane } from "./room/files/index.js";
 import { RoomSocket } from "./room/socket.js";
 import { Banner, ConnectionIndicator, refusalText, showRole } from "./room/status.js";
 
 const root = document.getElementById("room");
 const banner = new Banner(document.querySelector("[data-banner]"));
 const indicator = new ConnectionIndicator(root.querySelector("[data-conn]"));
-const presence = new PresenceList({
-  list: document.querySelector("[data-presence]"),
-  count: document.querySelector("[data-presence-count]"),
-  empty: document.querySelector("[data-presence-empty]"),
-});
+const roomId = Number(root.dataset.roomId);
+const me = {
+  id: Number(root.dataset.meId),
+  username: root.dataset.meUsername,
+  name: root.dataset.meName,
+  color: root.dataset.meColor,
+};
+const files = new FilesPane({ root: document.querySelector("[data-files]"), roomId, role: root.dataset.role });
+const editor = new EditorArea({ root: document.querySelector("[data-editor]"), roomId, me, role: root.dataset.role });
+const presence = new RoomPresence(
+  {
+    list: document.querySelector("[data-presence]"),
+    count: document.querySelector("[data-presence-count]"),
+    empty: document.querySelector("[data-presence-empty]"),
+  },
+  { onFollow: (userId, name) => editor.follow(userId, name) },
+);
 const socket = new RoomSocket(root.dataset.wsPath);
+
+editor.fileLookup = (docId) => files.byDoc.get(docId);
+files.addEventListener("open", ({ detail }) => {
+  editor.follow(null); // opening a file yourself ends following
+  editor.open(detail);
+});
+let restored = false;
+files.addEventListener("changed", () => {
+  editor.filesChanged(files.byDoc);
+  if (!restored) {
+    restored = true;
+    editor.restore(files.byDoc);
+  }
+});
+editor.addEventListener("active", ({ detail }) => files.tree.setActive(detail.file ? detail.file.path : null));
+editor.addEventListener("where", ({ detail }) => {
+  presence.setWhere(detail.where);
+  const byPath = new Map();
+  for (const [id, { user, viewing }] of detail.where) {
+    if (id === me.id || !viewing) continue;
+    if (!byPath.has(viewing.path)) byPath.set(viewing.path, []);
+    byPath.get(viewing.path).push(user);
+  }
+  files.tree.setViewers(byPath);
+});
+editor.addEventListener("following", ({ detail }) => presence.setFollowing(detail.userId));
+editor.addEventListener("notice", ({ detail }) => banner.show("info", detail.text));
 
 socket.addEventListener("state", ({ detail }) => {
   indicator.set(detail);
@@ -27,9 +68,15 @@ socket.addEventListener("refused", ({ detail }) => {
   banner.show("error", text, action);
 });
 
+let greeted = false;
 const handlers = {
   hello(message) {
     presence.setMe(message.you.id);
+    editor.setMe(message.you);
+    files.setRole(message.role);
+    editor.setRole(message.role);
+    if (greeted) files.load(); // after a reconnect, catch up with changes made meanwhile
+    greeted = true;
     presence.reset("Only you so far.");
     showRole(root, message.role);
     banner.hide();
@@ -42,6 +89,8 @@ const handlers = {
   },
   "role.changed"(message) {
     showRole(root, message.role);
+    files.setRole(message.role);
+    editor.setRole(message.role);
     const note = message.role === "viewer" ? "You can now only view this room." : `You are now ${message.role} of this room.`;
     banner.show("info", `Your role changed. ${note}`);
   },
@@ -54,8 +103,10 @@ const handlers = {
 socket.addEventListener("message", ({ detail }) => {
   const handle = handlers[detail.type];
   if (handle) handle(detail);
+  else if (detail.type === "files.changed" || detail.type.startsWith("upload.")) files.onMessage(detail);
 });
 
+files.load();
 socket.start();
-// Tests and later modules (editor, assistant) reach the live socket through this.
-window.flintRoom = { socket, presence };
+// Tests and later modules (assistant, tasks) reach the live parts through this.
+window.flintRoom = { socket, presence, files, editor };
