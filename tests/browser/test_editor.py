@@ -1,0 +1,139 @@
+"""Chromium, through the real daphne: two people type into one file at once.
+
+alice and bob open the same file from the tree and type, interleaved, at the two ends of
+it; both pages end with both edits and each shows the other's named cursor. bob's
+location shows in alice's presence list; alice follows bob into another file. carol, a
+viewer, sees the live text but cannot change it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from playwright.sync_api import expect, sync_playwright
+
+from tests.support.browser import launch_browser, screenshot_path
+
+pytestmark = [pytest.mark.live, pytest.mark.browser]
+
+
+def open_room_as(browser, live_flint, user, room):
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_flint.url}]
+    )
+    page = context.new_page()
+    page.goto(f"{live_flint.url}rooms/{room.pk}/")
+    expect(page.locator("[data-conn]")).to_have_attribute("data-state", "live")
+    return page
+
+
+def open_file(page, path):
+    page.locator(f".tree-row[data-path='{path}']").click()
+    expect(page.locator(".tab[aria-selected='true']")).to_have_attribute("title", path)
+    expect(page.locator("[data-doc-conn]")).to_have_attribute("data-state", "synced")
+    return page.locator(".editor-host:not([hidden]) .cm-content")
+
+
+def doc_text(page):
+    """The active editor's text as CodeMirror holds it (no cursor labels)."""
+    return page.evaluate(
+        "(() => { const e = window.flintRoom.editor;"
+        " return e.tabs.get(e.active).session.view.state.doc.toString(); })()"
+    )
+
+
+def test_two_people_type_into_one_file_at_once(
+    live_flint, transactional_db, allow_sync_orm, cast, request
+):
+    from editor.projects.services import file_create
+
+    file_create(room=cast.room, actor=cast.alice, path="src/hello.py", text="print('hi')\n")
+    file_create(room=cast.room, actor=cast.alice, path="src/other.py", text="x = 1\n" * 80)
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            alice = open_room_as(browser, live_flint, cast.alice, cast.room)
+            bob = open_room_as(browser, live_flint, cast.bob, cast.room)
+            alice_text = open_file(alice, "src/hello.py")
+            bob_text = open_file(bob, "src/hello.py")
+            expect(alice_text).to_contain_text("print('hi')")
+            # Syntax highlighting: Python's keyword-less call still gets string tokens.
+            expect(alice_text.locator("span").first).to_be_visible()
+
+            alice_text.click()
+            alice.keyboard.press("Control+End")
+            bob_text.click()
+            bob.keyboard.press("Control+Home")
+            for a, b in zip("# alice was here", "# bob was here!!", strict=True):
+                alice.keyboard.type(a)
+                bob.keyboard.type(b)
+            bob.keyboard.press("Enter")
+            for page in (alice, bob):
+                text = page.locator(".editor-host:not([hidden]) .cm-content")
+                expect(text).to_contain_text("# bob was here!!")
+                expect(text).to_contain_text("print('hi')")
+                expect(text).to_contain_text("# alice was here")
+            assert doc_text(alice) == doc_text(bob)
+            assert doc_text(alice).startswith("# bob was here!!\nprint('hi')\n")
+            assert doc_text(alice).endswith("# alice was here")
+
+            # Each sees the other's named cursor, and where they are in the room.
+            expect(alice.locator(".cm-ySelectionInfo", has_text="Bob")).to_have_count(1)
+            expect(bob.locator(".cm-ySelectionInfo", has_text="Alice")).to_have_count(1)
+            expect(alice.locator("[data-presence] li[data-user='bob'] .where")).to_have_text(
+                "src/hello.py"
+            )
+            alice.screenshot(path=screenshot_path(request, "1-alice-sees-bob"))
+            bob.screenshot(path=screenshot_path(request, "2-bob-sees-alice"))
+
+            # alice follows bob: when he opens another file, her editor goes there too.
+            alice.locator("[data-presence] li[data-user='bob']").get_by_role(
+                "button", name="Follow"
+            ).click()
+            expect(alice.locator("[data-follow]")).to_contain_text("Bob")
+            open_file(bob, "src/other.py")
+            bob.locator(".editor-host:not([hidden]) .cm-content").click()
+            bob.keyboard.press("Control+End")
+            expect(alice.locator(".tab[aria-selected='true']")).to_have_attribute(
+                "title", "src/other.py"
+            )
+            # ... and scrolls to his cursor, 80 lines down.
+            bob_caret = alice.locator(".editor-host:not([hidden]) .cm-ySelectionInfo")
+            expect(bob_caret).to_have_text("Bob")
+            expect(bob_caret).to_be_in_viewport()
+            alice.screenshot(path=screenshot_path(request, "3-alice-follows-bob"))
+        finally:
+            browser.close()
+
+
+def test_a_viewer_cannot_type(live_flint, transactional_db, allow_sync_orm, cast, request):
+    from editor.projects.services import file_create
+
+    file_create(room=cast.room, actor=cast.alice, path="notes.md", text="# Notes\n")
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            alice = open_room_as(browser, live_flint, cast.alice, cast.room)
+            carol = open_room_as(browser, live_flint, cast.carol, cast.room)
+            alice_text = open_file(alice, "notes.md")
+            carol_text = open_file(carol, "notes.md")
+            expect(carol.locator("[data-status-readonly]")).to_contain_text("viewer")
+
+            carol_text.click()
+            carol.keyboard.press("Control+End")
+            carol.keyboard.type("carol typed this")
+            carol.keyboard.press("Backspace")
+            # alice's edit reaches carol: the channel works, only carol's input is refused.
+            alice_text.click()
+            alice.keyboard.press("Control+End")
+            alice.keyboard.type("from alice")
+            expect(carol_text).to_contain_text("from alice")
+            expect(carol_text).not_to_contain_text("carol typed")
+            expect(alice_text).not_to_contain_text("carol typed")
+            assert doc_text(carol) == doc_text(alice) == "# Notes\nfrom alice"
+            carol.screenshot(path=screenshot_path(request, "1-viewer"))
+        finally:
+            browser.close()
