@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.live, pytest.mark.browser]
 def open_room_as(browser, live_flint, user, room):
     client = Client()
     client.force_login(user)
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
     context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_flint.url}]
     )
@@ -135,5 +135,77 @@ def test_a_viewer_cannot_type(live_flint, transactional_db, allow_sync_orm, cast
             expect(alice_text).not_to_contain_text("carol typed")
             assert doc_text(carol) == doc_text(alice) == "# Notes\nfrom alice"
             carol.screenshot(path=screenshot_path(request, "1-viewer"))
+        finally:
+            browser.close()
+
+
+def test_undo_is_per_person_offline_edits_merge_and_binary_files_download(
+    live_flint, transactional_db, allow_sync_orm, cast, request
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from editor.projects.services import file_create
+    from editor.projects.uploads import upload_confirm, upload_start
+
+    file_create(room=cast.room, actor=cast.alice, path="main.go", text="package main\n")
+    png = SimpleUploadedFile("logo.png", b"\x89PNG\r\n\x1a\n\x00\x01\x02" * 50)
+    staged = upload_start(room=cast.room, actor=cast.alice, files=[png])
+    upload_confirm(room=cast.room, actor=cast.alice, upload_id=staged.id)
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            alice = open_room_as(browser, live_flint, cast.alice, cast.room)
+            bob = open_room_as(browser, live_flint, cast.bob, cast.room)
+            alice_text = open_file(alice, "main.go")
+            bob_text = open_file(bob, "main.go")
+
+            # Undo takes back only your own edits.
+            alice_text.click()
+            alice.keyboard.press("Control+End")
+            alice.keyboard.type("// alice")
+            expect(bob_text).to_contain_text("// alice")
+            bob_text.click()
+            bob.keyboard.press("Control+Home")
+            bob.keyboard.type("// bob\n")
+            expect(alice_text).to_contain_text("// bob")
+            alice_text.click()
+            alice.keyboard.press("Control+z")
+            expect(bob_text).not_to_contain_text("// alice")
+            assert doc_text(bob) == "// bob\npackage main\n"
+
+            # bob drops off the network, both type, bob comes back: everything merges.
+            bob.evaluate(
+                "(() => { const e = window.flintRoom.editor;"
+                " e.tabs.get(e.active).session.provider.disconnect(); })()"
+            )
+            expect(bob.locator("[data-doc-conn]")).to_have_attribute("data-state", "offline")
+            expect(bob.locator(".tab[aria-selected='true']")).to_have_attribute(
+                "data-state", "offline"
+            )
+            bob_text.click()
+            bob.keyboard.press("Control+End")
+            bob.keyboard.type("// typed offline")
+            alice.keyboard.press("Control+Home")
+            alice.keyboard.type("// online meanwhile\n")
+            bob.screenshot(path=screenshot_path(request, "1-offline"))
+            assert "typed offline" not in doc_text(alice)
+            bob.evaluate(
+                "(() => { const e = window.flintRoom.editor;"
+                " e.tabs.get(e.active).session.provider.connect(); })()"
+            )
+            expect(bob.locator("[data-doc-conn]")).to_have_attribute("data-state", "synced")
+            expect(alice_text).to_contain_text("// typed offline")
+            expect(bob_text).to_contain_text("// online meanwhile")
+            assert doc_text(alice) == doc_text(bob)
+
+            # A binary file opens as a read-only panel with a download link.
+            alice.locator(".tree-row[data-path='logo.png']").click()
+            panel = alice.locator("[data-editor-readonly]")
+            expect(panel).to_contain_text("binary file")
+            with alice.expect_download() as download_info:
+                panel.get_by_role("link", name="Download").click()
+            with open(download_info.value.path(), "rb") as fh:
+                assert fh.read().startswith(b"\x89PNG")
+            alice.screenshot(path=screenshot_path(request, "2-binary"))
         finally:
             browser.close()
