@@ -230,6 +230,13 @@ def test_a_viewer_sees_files_but_no_write_controls(
             tree_row(page, "docs/guide.md").hover()
             expect(page.locator(".tree-action")).to_have_count(0)
             expect(page.get_by_test_id("export-link")).to_be_visible()
+            # Someone else's change reaches the tree live ("files.changed" on the room socket).
+            # (bob's page calls the API: the test thread runs Playwright's loop, so a service
+            # called here could not reach the channel layer.)
+            bob = open_room_as(browser, live_flint, cast.bob, cast.room)
+            bob.evaluate("window.flintRoom.files.api.create('docs/faq.md')")
+            expect(tree_row(page, "docs/faq.md")).to_be_visible()
+            expect(page.locator("[data-files-summary]")).to_contain_text("2 files")
             page.screenshot(path=screenshot_path(request, "1-viewer"))
         finally:
             browser.close()
