@@ -39,4 +39,4 @@ USER flint
 EXPOSE 8000
 VOLUME ["/data"]
 
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "webapp.asgi:application"]
+CMD ["python", "-m", "webapp.serve", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers"]

@@ -343,8 +343,8 @@ def run(launcher: Launcher) -> int:
     worker_args = [python, "-m", "celery", "-A", "webapp", "worker", "--loglevel", "INFO"]
     worker_args += ["--concurrency", str(concurrency), "-n", "flint@%h"]
     launcher.start("worker", worker_args, env, log_dir)
-    daphne_args = [python, "-m", "daphne", "-b", host, "-p", str(port)]
-    launcher.start("web", [*daphne_args, "webapp.asgi:application"], env, log_dir)
+    daphne_args = [python, "-m", "webapp.serve", "-b", host, "-p", str(port)]
+    launcher.start("web", daphne_args, env, log_dir)
 
     allowed = [h.lstrip(".") for h in settings.ALLOWED_HOSTS if h not in {"*", ""}]
     host_header = allowed[0] if allowed else display

@@ -296,3 +296,11 @@ FLINT_BLOB_DIR = DATA_DIR / "blobs"
 FLINT_UPLOAD_STAGING_DIR = DATA_DIR / "uploads"
 # A folder upload sends one multipart file per project file.
 DATA_UPLOAD_MAX_NUMBER_FILES = FLINT_UPLOAD_MAX_FILES + 1
+
+# --- collab: shared documents (docs/PROTOCOL.md, "Document socket") ---
+# daphne's own cap must be above this too (the launcher, compose and tests start it so).
+FLINT_COLLAB_MAX_MESSAGE_BYTES = env_int(
+    "FLINT_COLLAB_MAX_MESSAGE_BYTES", 8 * 1024 * 1024, minimum=1024
+)
+FLINT_COLLAB_IDLE_GRACE_SECONDS = env_float("FLINT_COLLAB_IDLE_GRACE_SECONDS", 10.0, minimum=0)
+FLINT_COLLAB_COMPACT_EVERY = env_int("FLINT_COLLAB_COMPACT_EVERY", 1000, minimum=1)

@@ -8,9 +8,8 @@ from django.conf import settings
 def max_message_bytes() -> int:
     """The largest binary message a client may send (close 4009 above it).
 
-    daphne has its own limit (1 MiB unless started with --websocket_max_message_size),
-    which also caps what the server can SEND: a first sync of a larger document needs it
-    raised above the largest document.
+    daphne has its own cap on incoming messages (1 MiB by default); webapp/serve.py, which
+    every daphne of Flint is started through, sets it just above this one.
     """
     return int(getattr(settings, "FLINT_COLLAB_MAX_MESSAGE_BYTES", 8 * 1024 * 1024))
 

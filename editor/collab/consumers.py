@@ -26,7 +26,6 @@ from editor.rooms.permissions import EffectiveRoomRole, room_role
 log = logging.getLogger(__name__)
 _WRITERS = {EffectiveRoomRole.ADMIN, EffectiveRoomRole.EDITOR}
 # daphne (autobahn) only lets an application close with 1000 or 3000-4999, so not 1011.
-SERVER_ERROR = 4500
 
 
 @database_sync_to_async
@@ -111,7 +110,7 @@ class DocConsumer(AsyncWebsocketConsumer):
             await self.refuse(closecodes.BAD_MESSAGE, f"Bad message: {exc}.")
         except Exception:
             log.exception("document %s: message failed", self.info.doc_id if self.info else "?")
-            await self.refuse(SERVER_ERROR, "Server error; reconnect.")
+            await self.refuse(closecodes.SERVER_ERROR, "Server error; reconnect.")
 
     async def _handle(self, data: bytes) -> None:
         message = parse(data)

@@ -10,6 +10,7 @@ FORBIDDEN = 4003  # authenticated, but not a member (or no longer one)
 NOT_FOUND = 4004  # no such room or document
 MESSAGE_TOO_BIG = 4009  # a message over the configured cap
 BAD_MESSAGE = 4400  # malformed message the protocol cannot recover from
+SERVER_ERROR = 4500  # the server failed handling a message (daphne refuses 1011); reconnect
 
 REASONS = {
     NOT_AUTHENTICATED: "not authenticated",
@@ -17,4 +18,5 @@ REASONS = {
     NOT_FOUND: "not found",
     MESSAGE_TOO_BIG: "message too big",
     BAD_MESSAGE: "bad message",
+    SERVER_ERROR: "server error",
 }

@@ -115,7 +115,7 @@ def serve_and_stop(flint: RunningLauncher, sig: int) -> None:
 
     children = flint.descendants()
     commands = " ".join(" ".join(child.cmdline()) for child in children)
-    assert "daphne" in commands and "celery" in commands and "redis-server" in commands
+    assert "webapp.serve" in commands and "celery" in commands and "redis-server" in commands
 
     flint.process.send_signal(sig)
     code = flint.wait_exit()
@@ -171,7 +171,7 @@ def test_a_child_that_dies_stops_the_rest_and_shows_its_last_lines(launch):
     flint = launch()
     flint.wait_ready()
     children = flint.descendants()
-    (daphne,) = [child for child in children if "daphne" in " ".join(child.cmdline())]
+    (daphne,) = [child for child in children if "webapp.serve" in " ".join(child.cmdline())]
 
     daphne.kill()
     code = flint.wait_exit()

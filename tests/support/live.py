@@ -205,8 +205,7 @@ def start_daphne(
     attempts = 1 if port else 3  # a port picked by free_port() may be taken meanwhile
     for attempt in range(attempts):
         chosen = port or free_port(host)
-        args = [sys.executable, "-m", "daphne", "-b", host, "-p", str(chosen)]
-        args.append("webapp.asgi:application")
+        args = [sys.executable, "-m", "webapp.serve", "-b", host, "-p", str(chosen)]
         live = _spawn("daphne", args, child_env(env), host=host, port=chosen)
         try:
             _wait_serving(live, timeout)

@@ -1,0 +1,37 @@
+"""webapp/serve.py: daphne's own message cap sits above Flint's, so Flint's check speaks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import websockets
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from editor.api.tokens import token_create
+from webapp.serve import daphne_argv
+
+pytestmark = pytest.mark.live
+
+
+def test_daphne_cap_is_above_flints_own():
+    argv = daphne_argv(["-p", "1"])
+    cap = int(argv[argv.index("--websocket-max-message-size") + 1])
+    assert cap > settings.FLINT_COLLAB_MAX_MESSAGE_BYTES
+    assert argv[-1] == "webapp.asgi:application"
+
+
+async def test_a_message_over_daphnes_default_megabyte_gets_through(
+    live_flint, transactional_db, cast
+):
+    _, secret = await sync_to_async(token_create)(user=cast.bob, name="big")
+    url = f"{live_flint.ws_url}ws/rooms/{cast.room.pk}?token={secret}"
+    big = "x" * (3 * 1024 * 1024 // 2)  # 1.5 MiB: daphne's default closes with 1009
+    async with websockets.connect(url, max_size=None) as bob:
+        await bob.send(json.dumps({"type": "ping", "t": big}))
+        while True:
+            message = json.loads(await bob.recv())
+            if message["type"] == "pong":
+                break
+    assert len(message["t"]) == len(big)
