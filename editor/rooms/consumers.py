@@ -18,7 +18,13 @@ from editor.core import closecodes
 from editor.core.errors import NotFound
 from editor.rooms.events import room_group, user_group
 from editor.rooms.permissions import EffectiveRoomRole, room_role
-from editor.rooms.presence import HEARTBEAT_S, presence_enter, presence_leave, presence_touch
+from editor.rooms.presence import (
+    HEARTBEAT_S,
+    parse_where,
+    presence_enter,
+    presence_leave,
+    presence_touch,
+)
 from editor.rooms.selectors import room_get
 
 
@@ -54,6 +60,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     me: dict[str, Any] | None = None
     assist: AssistSession | None = None
     heartbeat: asyncio.Task | None = None
+    where: dict[str, Any] | None = None  # the file this connection shows, if any
     groups_joined: list[str]
 
     async def connect(self) -> None:
@@ -100,7 +107,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def _keep_presence(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_S)
-            await presence_touch(room_id=self.room.pk, conn=self.channel_name, who=self.me)
+            await presence_touch(
+                room_id=self.room.pk, conn=self.channel_name, who=self.me, where=self.where
+            )
 
     async def refuse(self, code: int, message: str) -> None:
         await self.send_error(closecodes.REASONS[code], message)
@@ -131,10 +140,32 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return
         if content["type"] == "ping":
             await self.send_json({"type": "pong", "t": content.get("t")})
+        elif content["type"] == "presence.where":
+            await self._moved(content)
         elif content["type"].startswith("assist.") and self.assist is not None:
             await self.assist.handle(content)  # editors only: the session checks with `can`
         else:
             await self.send_error("unknown_type", f"Unknown message type {content['type']!r}.")
+
+    async def _moved(self, content: dict[str, Any]) -> None:
+        """This connection now shows another file (or none): tell the room, remember it."""
+        try:
+            self.where = parse_where(content)
+        except ValueError as exc:
+            await self.send_error("bad_message", str(exc))
+            return
+        await presence_touch(
+            room_id=self.room.pk, conn=self.channel_name, who=self.me, where=self.where
+        )
+        await self.channel_layer.group_send(
+            room_group(self.room.pk),
+            {
+                "type": "presence.where",
+                "who": self.me,
+                "channel": self.channel_name,
+                "where": self.where,
+            },
+        )
 
     async def send_error(self, code: str, message: str) -> None:
         await self.send_json({"type": "error", "code": code, "message": message})
@@ -157,6 +188,16 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(
                 {"type": "presence.join", "who": event["who"], "conn": event["channel"]}
             )
+
+    async def presence_where(self, event: dict[str, Any]) -> None:
+        await self.send_json(
+            {
+                "type": "presence.where",
+                "who": event["who"],
+                "conn": event["channel"],
+                "where": event["where"],
+            }
+        )
 
     async def presence_leave(self, event: dict[str, Any]) -> None:
         await self.send_json(

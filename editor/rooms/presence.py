@@ -1,4 +1,5 @@
-"""Who is in a room right now: one Redis hash per room, shared by every daphne process.
+"""Who is in a room right now, and on which file: one Redis hash per room, shared by
+every daphne process.
 
 A newcomer reads the hash once instead of every member answering it over the channel
 layer: that was N² messages for N people arriving together, and filled the process's
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 import weakref
 from typing import Any
 
@@ -36,15 +38,38 @@ def _client() -> aioredis.Redis:
     return client
 
 
+_PATH_MAX = 1024
+
+
+def parse_where(content: dict[str, Any]) -> dict[str, str] | None:
+    """{"doc_id", "path"} of a presence.where message, or None for "no file open"."""
+    doc_id, path = content.get("doc_id"), content.get("path")
+    if doc_id is None and path is None:
+        return None
+    try:
+        doc_id = str(uuid.UUID(str(doc_id)))
+    except ValueError:
+        raise ValueError("presence.where needs a doc_id (a UUID) and a path, or neither.") from None
+    if not isinstance(path, str) or not 0 < len(path) <= _PATH_MAX:
+        raise ValueError("presence.where needs a doc_id (a UUID) and a path, or neither.")
+    return {"doc_id": doc_id, "path": path}
+
+
 def _key(room_id: int) -> str:
     return f"{settings.FLINT_CHANNEL_PREFIX}:presence:room:{room_id}"
 
 
-async def presence_enter(*, room_id: int, conn: str, who: dict[str, Any]) -> list[dict[str, Any]]:
-    """Record this connection and return everyone present (including it) as {who, conn}."""
+def _entry(who: dict[str, Any], where: dict[str, Any] | None) -> str:
+    return json.dumps({"who": who, "where": where, "seen": time.time()})
+
+
+async def presence_enter(
+    *, room_id: int, conn: str, who: dict[str, Any], where: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Record this connection and return everyone present (including it): {who, conn, where}."""
     client = _client()
     key = _key(room_id)
-    entry = json.dumps({"who": who, "seen": time.time()})
+    entry = _entry(who, where)
     async with client.pipeline(transaction=True) as pipe:
         pipe.hset(key, conn, entry)
         pipe.expire(key, _KEY_TTL_S)
@@ -57,15 +82,17 @@ async def presence_enter(*, room_id: int, conn: str, who: dict[str, Any]) -> lis
         if now - item["seen"] > STALE_AFTER_S:
             stale.append(field)
         else:
-            present.append({"who": item["who"], "conn": field.decode()})
+            present.append({"who": item["who"], "conn": field.decode(), "where": item.get("where")})
     if stale:
         await client.hdel(key, *stale)
     return present
 
 
-async def presence_touch(*, room_id: int, conn: str, who: dict[str, Any]) -> None:
-    entry = json.dumps({"who": who, "seen": time.time()})
-    await _client().hset(_key(room_id), conn, entry)
+async def presence_touch(
+    *, room_id: int, conn: str, who: dict[str, Any], where: dict[str, Any] | None = None
+) -> None:
+    """Refresh this connection's entry (heartbeat), with the file it is on now."""
+    await _client().hset(_key(room_id), conn, _entry(who, where))
 
 
 async def presence_leave(*, room_id: int, conn: str) -> None:

@@ -52,6 +52,9 @@ editor.addEventListener("where", ({ detail }) => {
   files.tree.setViewers(byPath);
 });
 editor.addEventListener("following", ({ detail }) => presence.setFollowing(detail.userId));
+// Tell the whole room which file this tab shows (also after every reconnect, in hello).
+const announceWhere = (viewing) => socket.send({ type: "presence.where", doc_id: viewing ? viewing.doc_id : null, path: viewing ? viewing.path : null });
+editor.addEventListener("viewing", ({ detail }) => announceWhere(detail.viewing));
 editor.addEventListener("notice", ({ detail }) => banner.show("info", detail.text));
 
 socket.addEventListener("state", ({ detail }) => {
@@ -78,14 +81,21 @@ const handlers = {
     if (greeted) files.load(); // after a reconnect, catch up with changes made meanwhile
     greeted = true;
     presence.reset("Only you so far.");
+    editor.roomWhere.clear();
+    announceWhere(editor.viewing());
     showRole(root, message.role);
     banner.hide();
   },
   "presence.join"(message) {
     presence.join(message.who, message.conn);
+    if (message.where !== undefined) editor.setRoomWhere(message.who, message.where);
+  },
+  "presence.where"(message) {
+    editor.setRoomWhere(message.who, message.where);
   },
   "presence.leave"(message) {
     presence.leave(message.who, message.conn);
+    if (!presence.people.has(message.who.id)) editor.setRoomWhere(message.who, undefined);
   },
   "role.changed"(message) {
     showRole(root, message.role);

@@ -209,3 +209,42 @@ def test_undo_is_per_person_offline_edits_merge_and_binary_files_download(
             alice.screenshot(path=screenshot_path(request, "2-binary"))
         finally:
             browser.close()
+
+
+def test_everyone_sees_which_file_each_person_is_on_without_sharing_it(
+    live_flint, transactional_db, allow_sync_orm, cast, request
+):
+    """The room socket's presence.where: no document in common is needed, and a late
+    arrival learns it from the presence snapshot."""
+    from editor.projects.services import file_create
+
+    file_create(room=cast.room, actor=cast.alice, path="src/a.py", text="a = 1\n")
+    file_create(room=cast.room, actor=cast.alice, path="src/b.py", text="b = 2\n" * 40)
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            bob = open_room_as(browser, live_flint, cast.bob, cast.room)
+            open_file(bob, "src/b.py")
+            carol = open_room_as(browser, live_flint, cast.carol, cast.room)  # arrives later
+            expect(carol.locator("[data-presence] li[data-user='bob'] .where")).to_have_text(
+                "src/b.py"
+            )
+            open_file(carol, "src/a.py")
+            open_file(bob, "src/a.py")
+            expect(carol.locator("[data-presence] li[data-user='bob'] .where")).to_have_text(
+                "src/a.py"
+            )
+            open_file(bob, "src/b.py")
+            expect(carol.locator("[data-presence] li[data-user='bob'] .where")).to_have_text(
+                "src/b.py"
+            )
+            carol.screenshot(path=screenshot_path(request, "1-carol-sees-where-bob-is"))
+            # Following him opens his file even though carol does not have it open.
+            carol.locator("[data-presence] li[data-user='bob']").get_by_role(
+                "button", name="Follow"
+            ).click()
+            expect(carol.locator(".tab[aria-selected='true']")).to_have_attribute(
+                "title", "src/b.py"
+            )
+        finally:
+            browser.close()

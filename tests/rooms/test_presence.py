@@ -48,3 +48,42 @@ async def test_entries_of_dead_processes_are_dropped(cast):
     assert [entry["conn"] for entry in present] == ["live"]
     assert await _client().hkeys(key) == [b"live"]
     await _client().delete(key)
+
+
+async def _joined(communicator: WebsocketCommunicator, username: str) -> dict:
+    while True:
+        message = await communicator.receive_json_from(timeout=5)
+        if message["type"] == "presence.join" and message["who"]["username"] == username:
+            return message
+
+
+async def test_the_file_each_person_is_on_reaches_the_room_and_later_arrivals(cast):
+    tokens = {}
+    for user in (cast.bob, cast.carol, cast.alice):
+        _, tokens[user.username] = await sync_to_async(token_create)(user=user, name="t")
+
+    def socket(name):
+        path = f"/ws/rooms/{cast.room.pk}?token={tokens[name]}"
+        return WebsocketCommunicator(application, path)
+
+    bob, carol = socket("bob"), socket("carol")
+    assert (await bob.connect())[0] and (await carol.connect())[0]
+    await _joined(carol, "carol")
+    doc_id = "0b5bd1e6-47a5-4f0c-9a55-3d7a1f0e8d11"
+    await bob.send_json_to({"type": "presence.where", "doc_id": doc_id, "path": "src/a.py"})
+    while (moved := await carol.receive_json_from(timeout=5))["type"] != "presence.where":
+        pass
+    assert moved["who"]["username"] == "bob"
+    assert moved["where"] == {"doc_id": doc_id, "path": "src/a.py"}
+
+    alice = socket("alice")
+    assert (await alice.connect())[0]
+    bob_seen_by_alice = await _joined(alice, "bob")
+    assert bob_seen_by_alice["where"] == {"doc_id": doc_id, "path": "src/a.py"}
+
+    await bob.send_json_to({"type": "presence.where", "doc_id": "not-a-uuid", "path": "x"})
+    while (error := await bob.receive_json_from(timeout=5))["type"] != "error":
+        pass
+    assert error["code"] == "bad_message"
+    for communicator in (bob, carol, alice):
+        await communicator.disconnect()

@@ -1,8 +1,9 @@
 // The editor area: tabs of open files, one live DocSession per open text file, a status
 // bar with the document's connection state, and following another person.
 //
-// Where each person is comes from Yjs awareness: every open document of this tab carries
-// `viewing` = the file this tab shows (docs/PROTOCOL.md, "Who is on which file").
+// Where each person is: the room socket's presence.where tells the whole room which file
+// each connection shows; Yjs awareness (every open document of this tab carries
+// `viewing`) refines it for documents we share (docs/PROTOCOL.md, "Who is on which file").
 import { formatBytes } from "../files/api.js";
 import { languageName } from "./languages.js";
 import { DocSession } from "./session.js";
@@ -19,6 +20,7 @@ export class EditorArea extends EventTarget {
     this.tabs = new Map(); // doc_id -> {file, session|null, el}
     this.active = null; // doc_id
     this.following = null; // user id
+    this.roomWhere = new Map(); // user id -> {user, viewing}, from the room socket
     this.tabBar = root.querySelector("[data-editor-tabs]");
     this.stage = root.querySelector("[data-editor-stage]");
     this.empty = root.querySelector("[data-editor-empty]");
@@ -233,18 +235,34 @@ export class EditorArea extends EventTarget {
     for (const { session } of this.tabs.values()) {
       if (session) session.awareness.setLocalStateField("viewing", viewing);
     }
+    this.emit("viewing", { viewing });
+  }
+
+  /** The file this tab shows, for the room socket's presence.where. */
+  viewing() {
+    const tab = this.tabs.get(this.active);
+    return tab ? { doc_id: tab.file.doc_id, path: tab.file.path } : null;
+  }
+
+  /** What the room socket says about where a person is (null: no file open, or gone). */
+  setRoomWhere(user, viewing) {
+    if (user.id === this.me.id) return;
+    if (viewing === undefined) this.roomWhere.delete(user.id);
+    else this.roomWhere.set(user.id, { user, viewing });
+    this.peersChanged();
   }
 
   /** user id -> {user, viewing, docId of a session where we saw them}. */
   where() {
-    const out = new Map();
+    const out = new Map(this.roomWhere);
     for (const { session } of this.tabs.values()) {
       if (!session) continue;
       for (const peer of session.peers()) {
         if (peer.user.id === this.me.id) continue; // my other browser tabs
         const known = out.get(peer.user.id);
-        // A person seen in several documents: the one they are looking at wins.
-        if (!known || (peer.viewing && peer.viewing.doc_id === session.docId)) {
+        // A person seen in several documents: the one they are looking at wins; awareness
+        // is fresher than the room socket for documents we share.
+        if (!known || this.roomWhere.get(peer.user.id) === known || (peer.viewing && peer.viewing.doc_id === session.docId)) {
           out.set(peer.user.id, { user: peer.user, viewing: peer.viewing || null });
         }
       }
