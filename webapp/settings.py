@@ -304,3 +304,12 @@ FLINT_COLLAB_MAX_MESSAGE_BYTES = env_int(
 )
 FLINT_COLLAB_IDLE_GRACE_SECONDS = env_float("FLINT_COLLAB_IDLE_GRACE_SECONDS", 10.0, minimum=0)
 FLINT_COLLAB_COMPACT_EVERY = env_int("FLINT_COLLAB_COMPACT_EVERY", 1000, minimum=1)
+
+# --- usage: quotas and rate limits (docs/USAGE.md); staff override them per user/team ---
+# 0 means no limit. Counters live in Redis under FLINT_CHANNEL_PREFIX.
+FLINT_QUOTA_USER_REQUESTS_PER_MINUTE = env_int("FLINT_QUOTA_USER_REQUESTS_PER_MINUTE", 0, minimum=0)
+FLINT_QUOTA_USER_CONCURRENT_STREAMS = env_int("FLINT_QUOTA_USER_CONCURRENT_STREAMS", 0, minimum=0)
+FLINT_QUOTA_TEAM_MONTHLY_TOKENS = env_int("FLINT_QUOTA_TEAM_MONTHLY_TOKENS", 0, minimum=0)
+FLINT_QUOTA_TASK_TOKENS = env_int("FLINT_QUOTA_TASK_TOKENS", 2_000_000, minimum=0)
+# A stream slot not released within this time (its process died) is freed.
+FLINT_QUOTA_STREAM_MAX_S = env_int("FLINT_QUOTA_STREAM_MAX_S", 900, minimum=10)

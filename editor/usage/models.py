@@ -8,6 +8,7 @@ class UsageStatus(models.TextChoices):
     OK = "ok", "Completed"
     ERROR = "error", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+    REFUSED = "refused", "Refused (quota)"
 
 
 class UsageEvent(models.Model):
@@ -54,7 +55,67 @@ class UsageEvent(models.Model):
             models.Index(fields=["tier", "model", "created_at"], name="usage_model_time"),
             models.Index(fields=["feature", "created_at"], name="usage_feature_time"),
             models.Index(fields=["task_id"], name="usage_task"),
+            # The dashboard's percentiles read (tier, model, value) in order within a range.
+            models.Index(fields=["tier", "model", "ttft_ms"], name="usage_ttft"),
+            models.Index(fields=["status", "created_at"], name="usage_status_time"),
         ]
 
     def __str__(self) -> str:
         return f"{self.feature} on {self.model} ({self.status})"
+
+
+class ModelPrice(models.Model):
+    """What a model costs, for the dashboard's estimate; edited by staff in the admin."""
+
+    model = models.CharField(max_length=200, unique=True, help_text="As recorded in usage.")
+    prompt_usd_per_million = models.DecimalField(
+        "$ per 1M prompt tokens", max_digits=12, decimal_places=4, default=0
+    )
+    completion_usd_per_million = models.DecimalField(
+        "$ per 1M completion tokens", max_digits=12, decimal_places=4, default=0
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model"]
+
+    def __str__(self) -> str:
+        return self.model
+
+
+def _default_help(variable: str) -> str:
+    return f"Blank: the default from settings ({variable}). 0: no limit."
+
+
+class UserLimit(models.Model):
+    """A person's own rate limits, overriding the defaults from settings."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="usage_limit"
+    )
+    requests_per_minute = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=_default_help("FLINT_QUOTA_USER_REQUESTS_PER_MINUTE"),
+    )
+    concurrent_streams = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_default_help("FLINT_QUOTA_USER_CONCURRENT_STREAMS")
+    )
+
+    def __str__(self) -> str:
+        return f"limits of {self.user}"
+
+
+class TeamLimit(models.Model):
+    """A team's token budgets: per calendar month (UTC) and per deep task."""
+
+    team = models.OneToOneField("rooms.Team", on_delete=models.CASCADE, related_name="usage_limit")
+    monthly_tokens = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text=_default_help("FLINT_QUOTA_TEAM_MONTHLY_TOKENS")
+    )
+    task_tokens = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text=_default_help("FLINT_QUOTA_TASK_TOKENS")
+    )
+
+    def __str__(self) -> str:
+        return f"budgets of {self.team}"
