@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("accounts/", include("editor.accounts.urls")),
+    path("usage/", include("editor.usage.urls")),
     path("", include("editor.projects.urls")),
     path("", include("editor.rooms.urls")),
 ]

@@ -28,6 +28,7 @@ from editor.assist.router import route_tier
 from editor.assist.sources import project_texts
 from editor.core.errors import FlintError
 from editor.rooms.permissions import Action, can
+from editor.usage.quotas import quota_admit, quota_release
 from editor.usage.services import usage_record
 from editor.usage.tokens import count_tokens
 
@@ -317,9 +318,15 @@ class AssistSession:
         status = "ok"
         error: ModelError | None = None
         prompt: Prompt | None = None
+        ticket = None
         try:
             try:
                 tier, prompt = await prepare()
+                ticket = await quota_admit(  # limits and budgets: refused = kind "quota"
+                    user_id=self.user.pk, team_id=self.room.team_id, room_id=self.room.pk,
+                    tier=tier.name, model=tier.model, feature=feature, request_id=request_id,
+                    reserve_tokens=prompt.prompt_tokens + prompt.max_tokens,
+                )  # fmt: skip
             except ModelError as exc:
                 # Nothing was streamed yet: only the person who asked needs to know.
                 await self.send(_error_frame(request_id, exc.kind, exc.message, feature=feature))
@@ -385,6 +392,7 @@ class AssistSession:
                 await asyncio.shield(
                     self._record(feature, request_id, stream, prompt, status, error, persist)
                 )
+            await asyncio.shield(quota_release(ticket, used_tokens=_used(stream, prompt)))
             log.debug(
                 "%s %s took %.1f ms", feature, request_id, (time.perf_counter() - started) * 1000
             )
@@ -483,6 +491,10 @@ def _token_counts(stream: gateway.ChatStream, prompt: Prompt) -> tuple[int, int,
     if usage and "completion_tokens" in usage:
         return int(usage.get("prompt_tokens") or 0), int(usage["completion_tokens"]), False
     return prompt.prompt_tokens, count_tokens(stream.text), True
+
+
+def _used(stream: gateway.ChatStream | None, prompt: Prompt | None) -> int:
+    return sum(_token_counts(stream, prompt)[:2]) if stream and prompt else 0
 
 
 def _round(value: float | None) -> float | None:
