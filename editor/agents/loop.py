@@ -1,0 +1,302 @@
+"""Flint's agent loop: Chat Completions tool calling on the deep tier, within limits.
+
+One step is one model call and the tool calls it asks for. Between steps the loop checks
+the cancel flag and its limits (steps, token budget, wall clock). When the conversation
+nears the model's context window, older tool results are compacted instead of failing.
+A step whose model call fails is retried a few times with backoff (the gateway has
+already retried before the first token); then the task fails with the gateway's words.
+The loop knows nothing of Django rows: the Celery task gives it hooks (runner.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from editor.agents.tools import ToolBox
+from editor.agents.workcopy import ToolError, WorkingCopy
+from editor.assist import errors as model_errors
+from editor.assist.errors import ModelError
+from editor.assist.gateway import ChatResult, Tier, chat_sync
+
+_RETRY_KINDS = {
+    model_errors.RATE_LIMITED,
+    model_errors.MODEL_DOWN,
+    model_errors.TIMEOUT,
+    model_errors.CUT_OFF,
+}
+_COMPACT_KEEP = 4
+_COMPACT_HEAD = 300
+
+SYSTEM_PROMPT = """You are Flint's deep coding agent working on a team's project.
+You work on a snapshot of the project; your changes become a changeset the team reviews
+before it reaches their files. Use the tools: list_files, read_file, search to look,
+apply_patch to change files (a unified diff or a '*** Begin Patch' envelope; hunks are
+found by their context lines, so include a few unchanged lines around each change),
+{commands}and finish(summary) when you are done. Paths are relative to the project root;
+nothing outside the project exists. Keep changes focused on the request."""
+_COMMANDS_ON = (
+    "run_command to run a shell command in a sandbox (no network; the project is at "
+    "/work; files it writes are kept), "
+)
+_COMMANDS_OFF = "(commands are disabled on this worker: there is no sandbox), "
+
+
+@dataclass
+class Limits:
+    max_steps: int
+    token_budget: int
+    wall_seconds: float
+    step_max_tokens: int
+    step_retries: int
+    compact_at: float
+
+
+@dataclass
+class Hooks:
+    """What the loop tells its runner; defaults make it usable alone (tests)."""
+
+    step: Callable[[str, str, str, int], None] = lambda kind, tool, text, tokens: None
+    cancelled: Callable[[], bool] = lambda: False
+    usage: Callable[[ChatResult | None, ModelError | None, float], None] = lambda r, e, ms: None
+    files_changed: Callable[[WorkingCopy], None] = lambda copy: None
+    model_call: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
+    sleep: Callable[[float], None] = time.sleep
+
+
+@dataclass
+class Outcome:
+    status: str  # succeeded | failed | cancelled
+    summary: str = ""
+    error_kind: str = ""
+    error_message: str = ""
+    steps: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Cancelled(Exception):
+    pass
+
+
+def estimate_tokens(messages: list[dict[str, Any]]) -> int:
+    return len(json.dumps(messages, ensure_ascii=False)) // 4 + 1
+
+
+def compact(messages: list[dict[str, Any]], *, keep: int = _COMPACT_KEEP) -> int:
+    """Shorten all but the last `keep` tool results in place; returns how many changed."""
+    tool_indexes = [i for i, m in enumerate(messages) if m.get("role") == "tool"]
+    changed = 0
+    for i in tool_indexes[: max(0, len(tool_indexes) - keep)]:
+        content = messages[i].get("content") or ""
+        if content.startswith("[compacted"):
+            continue
+        messages[i]["content"] = (
+            f"[compacted to save context; {len(content)} characters, started with:]\n"
+            + content[:_COMPACT_HEAD]
+        )
+        changed += 1
+    return changed
+
+
+class AgentLoop:
+    def __init__(
+        self,
+        *,
+        tier: Tier,
+        prompt: str,
+        copy: WorkingCopy,
+        limits: Limits,
+        commands: bool,
+        hooks: Hooks | None = None,
+        messages: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.tier = tier
+        self.copy = copy
+        self.limits = limits
+        self.hooks = hooks or Hooks()
+        self.tools = ToolBox(copy, commands=commands, cancelled=self.hooks.cancelled)
+        self.tokens = 0
+        self.steps = 0
+        self.started = time.monotonic()
+        self.messages = messages or self._opening(prompt, commands)
+
+    def _opening(self, prompt: str, commands: bool) -> list[dict[str, Any]]:
+        system = SYSTEM_PROMPT.format(commands=_COMMANDS_ON if commands else _COMMANDS_OFF)
+        paths = sorted(self.copy.files)
+        listing = "\n".join(paths[:200]) + (
+            f"\n… {len(paths) - 200} more" if len(paths) > 200 else ""
+        )
+        scope = ""
+        if self.copy.scope:
+            scope = f"\nChange only files under: {', '.join(self.copy.scope)}."
+        user = f"{prompt}\n{scope}\nThe project has {len(paths)} text files:\n{listing}"
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+    def _log(self, kind: str, text: str, tool: str = "") -> None:
+        self.hooks.step(kind, tool, text, self.tokens)
+
+    def _check(self) -> None:
+        if self.hooks.cancelled():
+            raise Cancelled
+
+    def _outcome(self, status: str, **fields: Any) -> Outcome:
+        return Outcome(
+            status=status,
+            steps=self.steps,
+            tokens=self.tokens,
+            seconds=time.monotonic() - self.started,
+            messages=self.messages,
+            **fields,
+        )
+
+    def _limit_reached(self) -> Outcome | None:
+        kept = " The changes made so far are kept."
+        if self.steps >= self.limits.max_steps:
+            message = f"Stopped after {self.steps} steps, the limit per task.{kept}"
+            return self._outcome("failed", error_kind="step_limit", error_message=message)
+        if self.tokens >= self.limits.token_budget:
+            message = (
+                f"Stopped: the task used its budget of {self.limits.token_budget} tokens.{kept}"
+            )
+            return self._outcome("failed", error_kind="token_budget", error_message=message)
+        if time.monotonic() - self.started >= self.limits.wall_seconds:
+            message = (
+                f"Stopped after {self.limits.wall_seconds:g} s, the time limit per task.{kept}"
+            )
+            return self._outcome("failed", error_kind="time_limit", error_message=message)
+        return None
+
+    def _fit_context(self, aggressive: bool = False) -> None:
+        ceiling = self.tier.context_tokens * self.limits.compact_at
+        if not aggressive and estimate_tokens(self.messages) < ceiling:
+            return
+        changed = compact(self.messages, keep=1 if aggressive else _COMPACT_KEEP)
+        if estimate_tokens(self.messages) >= ceiling:
+            changed += compact(self.messages, keep=0)
+        if changed:
+            self._log("info", f"compacted {changed} older tool results to fit the context")
+
+    def _call_model(self) -> ChatResult:
+        attempt = 0
+        compacted = False
+        while True:
+            self._check()
+            started = time.perf_counter()
+            try:
+                with self.hooks.model_call():
+                    result = chat_sync(
+                        tier=self.tier,
+                        messages=self.messages,
+                        tools=self.tools.specs(),
+                        max_tokens=self.limits.step_max_tokens,
+                    )
+            except ModelError as error:
+                self.hooks.usage(None, error, (time.perf_counter() - started) * 1000)
+                if error.kind == model_errors.TOO_LARGE and not compacted:
+                    compacted = True
+                    self._fit_context(aggressive=True)
+                    continue
+                if error.kind not in _RETRY_KINDS or attempt >= self.limits.step_retries:
+                    raise
+                attempt += 1
+                wait = min(8.0, 1.0 * 2 ** (attempt - 1))
+                self._log("error", f"{error.message} Retrying in {wait:g} s.")
+                deadline = time.monotonic() + wait
+                while time.monotonic() < deadline:
+                    self._check()
+                    self.hooks.sleep(0.1)
+                continue
+            self.hooks.usage(result, None, result.duration_ms)
+            usage = result.usage or {}
+            used = int(usage.get("total_tokens") or 0)
+            if not used:
+                used = estimate_tokens(self.messages) + len(result.text) // 4
+            self.tokens += used
+            return result
+
+    def run(self) -> Outcome:
+        try:
+            return self._run()
+        except Cancelled:
+            return self._outcome("cancelled", error_message="Stopped by a user.")
+
+    def _run(self) -> Outcome:
+        while True:
+            self._check()
+            limit = self._limit_reached()
+            if limit is not None:
+                return limit
+            self._fit_context()
+            try:
+                result = self._call_model()
+            except ModelError as error:
+                self._log("error", error.message)
+                return self._outcome("failed", error_kind=error.kind, error_message=error.message)
+            self.steps += 1
+            message: dict[str, Any] = {"role": "assistant", "content": result.text or None}
+            if result.tool_calls:
+                message["tool_calls"] = result.tool_calls
+            self.messages.append(message)
+            if result.text.strip():
+                self._log("model_text", result.text.strip())
+            if not result.tool_calls:
+                # An answer without tool calls is the model saying it is done.
+                return self._outcome("succeeded", summary=result.text.strip()[:4000])
+            finished: str | None = None
+            for call in result.tool_calls:
+                finished = self._tool(call) if finished is None else finished
+            if finished is not None:
+                return self._outcome("succeeded", summary=finished)
+
+    def _tool(self, call: dict[str, Any]) -> str | None:
+        """Run one tool call, answer it in the conversation; the summary if it finished."""
+        self._check()
+        function = call.get("function") or {}
+        name = str(function.get("name") or "")
+        arguments = function.get("arguments") or "{}"
+        self._log("tool_call", _describe(name, arguments), tool=name)
+        finished = None
+        try:
+            outcome = self.tools.call(name, arguments)
+            content, short = outcome.content, outcome.short
+            if outcome.changed_files:
+                self.hooks.files_changed(self.copy)
+            if outcome.finished:
+                finished = outcome.short
+        except ToolError as exc:
+            content = short = f"Error: {exc}"
+        self.messages.append(
+            {"role": "tool", "tool_call_id": call.get("id") or name, "content": content}
+        )
+        self._log("tool_result", short[:2000], tool=name)
+        return finished
+
+
+def _describe(name: str, arguments: Any) -> str:
+    """A one-line description of a call for the log."""
+    try:
+        args = json.loads(arguments) if isinstance(arguments, str) else arguments
+    except ValueError:
+        return f"{name}(…)"
+    if not isinstance(args, dict):
+        return name
+    if name == "apply_patch":
+        patch = str(args.get("patch") or "")
+        files = [
+            line.split(":", 1)[1].strip() if line.startswith("***") else line[4:].strip()
+            for line in patch.splitlines()
+            if line.startswith(("*** Add File:", "*** Update File:", "*** Delete File:", "+++ "))
+        ]
+        return f"apply_patch {', '.join(files)}"
+    if name == "run_command":
+        return f"$ {str(args.get('command'))[:500]}"
+    if name == "finish":
+        return "finish"
+    shown = ", ".join(f"{k}={v!r}" for k, v in args.items())
+    return f"{name}({shown[:300]})"

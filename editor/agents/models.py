@@ -1,0 +1,219 @@
+"""Deep tasks (their log, snapshot and changeset) and review runs with their comments."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from editor.projects.models import PATH_MAX
+
+
+class TaskStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINISHED = (TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED)
+
+
+class Snapshot(models.Model):
+    """The project's live text when a task (or all variants of one) started."""
+
+    room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"snapshot {self.pk} of room {self.room_id}"
+
+
+class SnapshotFile(models.Model):
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="files")
+    path = models.CharField(max_length=PATH_MAX)
+    file_id = models.BigIntegerField(null=True)
+    doc_id = models.UUIDField(null=True)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return self.path
+
+
+class Task(models.Model):
+    """One run of the agent on one snapshot; `attempts` > 1 makes a group of variants."""
+
+    room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="agent_tasks")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    prompt = models.TextField()
+    scope = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default="queued")
+    group = models.UUIDField(default=uuid.uuid4, db_index=True)
+    variant = models.PositiveSmallIntegerField(default=0)
+    variants = models.PositiveSmallIntegerField(default=1)
+    picked = models.BooleanField(default=False)
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="tasks")
+    model = models.CharField(max_length=200, blank=True)
+    steps_used = models.PositiveIntegerField(default=0)
+    tokens_used = models.PositiveIntegerField(default=0)
+    seconds_used = models.FloatField(default=0)
+    summary = models.TextField(blank=True)
+    error_kind = models.CharField(max_length=32, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    commands_enabled = models.BooleanField(null=True)
+    transcript = models.JSONField(default=list, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    celery_id = models.CharField(max_length=64, blank=True)
+    worker = models.CharField(max_length=255, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "variant"]
+        indexes = [
+            models.Index(fields=["room", "created_at"], name="agents_task_room_time"),
+            models.Index(fields=["status", "heartbeat_at"], name="agents_task_status_beat"),
+        ]
+
+    def __str__(self) -> str:
+        return f"task {self.pk} ({self.status})"
+
+
+class StepKind(models.TextChoices):
+    MODEL_TEXT = "model_text", "Model text"
+    TOOL_CALL = "tool_call", "Tool call"
+    TOOL_RESULT = "tool_result", "Tool result"
+    ERROR = "error", "Error"
+    INFO = "info", "Info"
+
+
+class TaskStep(models.Model):
+    """One line of a task's log, as the room saw it live."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="steps")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=StepKind.choices)
+    tool = models.CharField(max_length=32, blank=True)
+    text = models.TextField(blank=True)
+    tokens = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["task", "seq"]
+        constraints = [models.UniqueConstraint("task", "seq", name="agents_step_seq_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.task_id}#{self.seq} {self.kind}"
+
+
+class ChangeStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPLIED = "applied", "Applied"
+    REJECTED = "rejected", "Rejected"
+    CONFLICT = "conflict", "Conflict"
+
+
+class ChangeFile(models.Model):
+    """One file of a task's changeset: its snapshot text and what the agent proposes.
+
+    `base_text` None: a new file; `proposed_text` None: the agent deleted it.
+    `before_text`/`after_text` are the live text around an apply, kept for undo.
+    """
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="changes")
+    path = models.CharField(max_length=PATH_MAX)
+    file_id = models.BigIntegerField(null=True)
+    doc_id = models.UUIDField(null=True)
+    base_text = models.TextField(null=True)  # noqa: DJ001 - None: a new file
+    proposed_text = models.TextField(null=True)  # noqa: DJ001 - None: deleted
+    status = models.CharField(max_length=16, choices=ChangeStatus.choices, default="pending")
+    conflicts = models.JSONField(default=list, blank=True)
+    applied_hunks = models.JSONField(null=True, blank=True)
+    before_text = models.TextField(null=True)  # noqa: DJ001
+    after_text = models.TextField(null=True)  # noqa: DJ001
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    applied_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["task", "path"]
+        constraints = [models.UniqueConstraint("task", "path", name="agents_change_path_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.task_id}:{self.path} ({self.status})"
+
+
+class ReviewTarget(models.TextChoices):
+    FILE = "file", "File"
+    TASK = "task", "Task changeset"
+
+
+class ReviewRun(models.Model):
+    room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target = models.CharField(max_length=8, choices=ReviewTarget.choices)
+    path = models.CharField(max_length=PATH_MAX, blank=True)
+    file_id = models.BigIntegerField(null=True, blank=True)
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.CASCADE)
+    sources = models.JSONField(default=dict, blank=True)  # path -> text reviewed
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default="queued")
+    model = models.CharField(max_length=200, blank=True)
+    error_kind = models.CharField(max_length=32, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"review {self.pk} ({self.status})"
+
+
+class Severity(models.TextChoices):
+    INFO = "info", "Info"
+    WARNING = "warning", "Warning"
+    ERROR = "error", "Error"
+
+
+class ReviewComment(models.Model):
+    """A review remark anchored to a line (1-based) of the text that was reviewed."""
+
+    run = models.ForeignKey(ReviewRun, on_delete=models.CASCADE, related_name="comments")
+    room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.CASCADE)
+    path = models.CharField(max_length=PATH_MAX)
+    doc_id = models.UUIDField(null=True, blank=True)
+    line = models.PositiveIntegerField()
+    line_text = models.TextField(blank=True)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    body = models.TextField()
+    resolved = models.BooleanField(default=False)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["path", "line", "id"]
+        indexes = [models.Index(fields=["room", "path"], name="agents_comment_room_path")]
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line} {self.severity}"

@@ -1,0 +1,274 @@
+"""Running one claimed task on a worker: the loop with its hooks into rows, room and usage.
+
+A monitor thread beside the loop keeps the heartbeat fresh and watches the cancel flag
+every 0.2 s. The loop checks that flag between steps and the sandbox while it waits;
+during a model call (which can last minutes) the monitor interrupts the call with the
+pool's own soft-time-limit signal (SIGUSR1 raises SoftTimeLimitExceeded in a prefork
+child), sent once and only while the call is in flight.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from editor.agents import conf, sandbox
+from editor.agents.loop import AgentLoop, Hooks, Limits, Outcome
+from editor.agents.models import ChangeFile, ChangeStatus, SnapshotFile, Task, TaskStatus
+from editor.agents.progress import status_send, step_add
+from editor.agents.workcopy import WorkingCopy
+from editor.assist.errors import ModelError
+from editor.assist.gateway import ChatResult, tier_get
+from editor.usage.services import usage_record
+
+log = logging.getLogger(__name__)
+_TRANSCRIPT_CONTENT_MAX = 20_000
+
+
+class Monitor:
+    """Heartbeat and cancel watch for one running task (a thread of the pool child)."""
+
+    def __init__(self, task_id: int) -> None:
+        self.task_id = task_id
+        self.cancel = threading.Event()
+        self.stopped = threading.Event()
+        self.lock = threading.Lock()
+        self.in_call = False
+        self.signalled = False
+        self.thread = threading.Thread(target=self._watch, name=f"task-{task_id}", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+
+    def cancelled(self) -> bool:
+        return self.cancel.is_set()
+
+    @contextlib.contextmanager
+    def model_call(self) -> Iterator[None]:
+        with self.lock:
+            self.in_call = True
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.in_call = False
+
+    def _interrupt_call(self) -> None:
+        handler = signal.getsignal(signal.SIGUSR1)
+        with self.lock:
+            if self.in_call and not self.signalled and callable(handler):
+                self.signalled = True
+                os.kill(os.getpid(), signal.SIGUSR1)
+
+    def _watch(self) -> None:
+        beat_every = float(conf.get("FLINT_AGENTS_HEARTBEAT_S"))
+        last_beat = time.monotonic()
+        try:
+            while not self.stopped.wait(0.2):
+                try:
+                    rows = Task.objects.filter(pk=self.task_id)
+                    if rows.filter(cancel_requested_at__isnull=False).exists():
+                        self.cancel.set()
+                        self._interrupt_call()
+                    if time.monotonic() - last_beat >= beat_every:
+                        rows.filter(status=TaskStatus.RUNNING).update(heartbeat_at=timezone.now())
+                        last_beat = time.monotonic()
+                except Exception:
+                    log.warning("task %s monitor could not reach the database", self.task_id)
+        finally:
+            connection.close()
+
+
+def _limits() -> Limits:
+    return Limits(
+        max_steps=int(conf.get("FLINT_AGENTS_MAX_STEPS")),
+        token_budget=int(conf.get("FLINT_AGENTS_TOKEN_BUDGET")),
+        wall_seconds=float(conf.get("FLINT_AGENTS_WALL_SECONDS")),
+        step_max_tokens=int(conf.get("FLINT_AGENTS_STEP_MAX_TOKENS")),
+        step_retries=int(conf.get("FLINT_AGENTS_STEP_RETRIES")),
+        compact_at=float(conf.get("FLINT_AGENTS_COMPACT_AT")),
+    )
+
+
+def changes_save(task: Task, copy: WorkingCopy, ids: dict[str, tuple[Any, Any]]) -> None:
+    """Make the task's pending ChangeFile rows match the working copy (partial work kept)."""
+    changed = copy.changed()
+    with transaction.atomic():
+        existing = {c.path: c for c in ChangeFile.objects.filter(task=task)}
+        for path, proposed in changed.items():
+            file_id, doc_id = ids.get(path, (None, None))
+            row = existing.pop(path, None)
+            if row is None:
+                ChangeFile.objects.create(
+                    task=task,
+                    path=path,
+                    file_id=file_id,
+                    doc_id=doc_id,
+                    base_text=copy.base.get(path),
+                    proposed_text=proposed,
+                )
+            elif row.proposed_text != proposed and row.status == ChangeStatus.PENDING:
+                row.proposed_text = proposed
+                row.save(update_fields=["proposed_text", "updated_at"])
+        ChangeFile.objects.filter(
+            task=task, path__in=list(existing), status=ChangeStatus.PENDING
+        ).delete()
+
+
+def _record_usage(
+    task: Task, team_id: int, result: ChatResult | None, error: ModelError | None, ms: float
+) -> None:
+    usage = (result.usage or {}) if result else {}
+    prompt = int(usage.get("prompt_tokens") or 0)
+    completion = int(usage.get("completion_tokens") or 0)
+    estimated = result is not None and not usage
+    if estimated and result is not None:
+        completion = max(1, len(result.text) // 4)
+    usage_record(
+        user=task.created_by_id,
+        tier="deep",
+        model=(result.model if result else task.model) or task.model,
+        feature="task",
+        status="ok" if error is None else "error",
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        tokens_estimated=estimated,
+        duration_ms=ms,
+        team_id=team_id,
+        room_id=task.room_id,
+        task_id=task.pk,
+        error_kind=error.kind if error else "",
+        error_message=error.message if error else "",
+    )
+
+
+def _transcript(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for message in messages:
+        item = dict(message)
+        content = item.get("content")
+        if isinstance(content, str) and len(content) > _TRANSCRIPT_CONTENT_MAX:
+            item["content"] = content[:_TRANSCRIPT_CONTENT_MAX] + "\n… (cut)"
+        out.append(item)
+    return out
+
+
+def task_finish(task: Task, outcome: Outcome) -> bool:
+    """Write the end state unless someone (the sweep) already ended the task."""
+    done = Task.objects.filter(pk=task.pk, status=TaskStatus.RUNNING).update(
+        status=outcome.status,
+        summary=outcome.summary,
+        error_kind=outcome.error_kind,
+        error_message=outcome.error_message[:500],
+        steps_used=outcome.steps,
+        tokens_used=outcome.tokens,
+        seconds_used=outcome.seconds,
+        transcript=_transcript(outcome.messages),
+        finished_at=timezone.now(),
+    )
+    task.refresh_from_db()
+    if done:
+        if outcome.status == TaskStatus.CANCELLED:
+            step_add(task=task, kind="info", text="Stopped by a user; the changes so far are kept.")
+        elif outcome.status == TaskStatus.FAILED:
+            step_add(task=task, kind="error", text=outcome.error_message, tokens=outcome.tokens)
+        status_send(task)
+    return bool(done)
+
+
+def task_run(*, task_id: int, celery_id: str = "", hostname: str = "") -> str | None:
+    """Claim the task (queued → running) and run it; None when it was not ours to run."""
+    now = timezone.now()
+    claimed = Task.objects.filter(pk=task_id, status=TaskStatus.QUEUED).update(
+        status=TaskStatus.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        celery_id=celery_id,
+        worker=hostname[:255],
+    )
+    if not claimed:
+        return None
+    task = Task.objects.select_related("room", "created_by").get(pk=task_id)
+    files = list(SnapshotFile.objects.filter(snapshot_id=task.snapshot_id))
+    ids = {f.path: (f.file_id, f.doc_id) for f in files}
+    copy = WorkingCopy(
+        base={f.path: f.text for f in files},
+        scope=list(task.scope or []),
+        max_bytes=settings.FLINT_EDITABLE_MAX_BYTES,
+    )
+    commands, why = sandbox.probe()
+    tier = tier_get("deep")
+    Task.objects.filter(pk=task_id).update(commands_enabled=commands, model=tier.model)
+    task.commands_enabled, task.model = commands, tier.model
+    status_send(task)
+    if not commands:
+        step_add(
+            task=task, kind="info", text=f"commands disabled: no sandbox on this worker ({why})"
+        )
+    monitor = Monitor(task_id)
+    team_id = task.room.team_id
+    loop: AgentLoop | None = None
+
+    def on_step(kind: str, tool: str, text: str, tokens: int) -> None:
+        step_add(task=task, kind=kind, tool=tool, text=text, tokens=tokens)
+        steps = loop.steps if loop is not None else 0
+        Task.objects.filter(pk=task_id).update(
+            steps_used=steps, tokens_used=tokens, heartbeat_at=timezone.now()
+        )
+
+    hooks = Hooks(
+        step=on_step,
+        cancelled=monitor.cancelled,
+        usage=lambda result, error, ms: _record_usage(task, team_id, result, error, ms),
+        files_changed=lambda c: changes_save(task, c, ids),
+        model_call=monitor.model_call,
+    )
+    monitor.start()
+    try:
+        loop = AgentLoop(
+            tier=tier,
+            prompt=task.prompt,
+            copy=copy,
+            limits=_limits(),
+            commands=commands,
+            hooks=hooks,
+        )
+        try:
+            outcome = loop.run()
+        except SoftTimeLimitExceeded:
+            if monitor.cancelled():
+                outcome = loop._outcome("cancelled", error_message="Stopped by a user.")
+            else:
+                message = "Stopped: the worker's time limit for a task was reached."
+                outcome = loop._outcome("failed", error_kind="time_limit", error_message=message)
+    except Exception as exc:
+        log.exception("task %s failed on the worker", task_id)
+        outcome = Outcome(
+            status="failed",
+            error_kind="internal",
+            error_message=f"The task failed unexpectedly on the worker ({type(exc).__name__}).",
+            steps=loop.steps if loop else 0,
+            tokens=loop.tokens if loop else 0,
+            messages=loop.messages if loop else [],
+        )
+    finally:
+        monitor.stop()
+    close_old_connections()
+    changes_save(task, copy, ids)
+    task_finish(task, outcome)
+    return outcome.status

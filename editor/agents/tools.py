@@ -1,0 +1,224 @@
+"""The agent's tools: their JSON schemas for the model and what each call does.
+
+Every result is text for the model, bounded in size; a failure is a ToolError whose
+message goes back as the result (the task carries on). `short` is the log line the room
+sees for the call's result.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from editor.agents import sandbox
+from editor.agents.patches import patch_apply
+from editor.agents.workcopy import ToolError, WorkingCopy, clean_path
+
+READ_MAX_LINES = 400
+READ_MAX_CHARS = 40_000
+SEARCH_MAX_HITS = 100
+SEARCH_LINE_CHARS = 200
+LIST_MAX = 500
+
+
+def _fn(name: str, description: str, properties: dict[str, Any], required: list[str]) -> dict:
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description,
+            "parameters": {
+                "type": "object",
+                "properties": properties,
+                "required": required,
+                "additionalProperties": False,
+            },
+        },
+    }
+
+
+_PATH = {"type": "string", "description": "Path relative to the project root."}
+SPECS = {
+    "list_files": _fn(
+        "list_files",
+        "List the project's text files (optionally under a folder).",
+        {"path": {"type": "string", "description": "Folder to list; omit for all."}},
+        [],
+    ),
+    "read_file": _fn(
+        "read_file",
+        f"Read a file, or lines start_line..end_line (1-based). At most {READ_MAX_LINES} "
+        "lines per call.",
+        {"path": _PATH, "start_line": {"type": "integer"}, "end_line": {"type": "integer"}},
+        ["path"],
+    ),
+    "search": _fn(
+        "search",
+        "Search the project's files with a regular expression (Python syntax).",
+        {"pattern": {"type": "string"}, "path": {"type": "string"}},
+        ["pattern"],
+    ),
+    "apply_patch": _fn(
+        "apply_patch",
+        "Change files: a unified diff (--- a/p, +++ b/p, @@ hunks) or an envelope "
+        "'*** Begin Patch' … '*** End Patch' with '*** Add File:', '*** Update File:' "
+        "(with @@ hunks of ' ', '-', '+' lines) and '*** Delete File:'. All or nothing.",
+        {"patch": {"type": "string"}},
+        ["patch"],
+    ),
+    "run_command": _fn(
+        "run_command",
+        "Run a shell command in a sandbox holding a copy of the project at /work "
+        "(no network, limited CPU, memory, processes and time). Files it changes are "
+        "kept as changes of the task.",
+        {"command": {"type": "string"}},
+        ["command"],
+    ),
+    "finish": _fn(
+        "finish",
+        "End the task with a short summary of what was changed and why.",
+        {"summary": {"type": "string"}},
+        ["summary"],
+    ),
+}
+
+
+@dataclass
+class ToolResult:
+    content: str  # what the model reads
+    short: str  # the log line
+    changed_files: bool = False
+    finished: bool = False
+
+
+class ToolBox:
+    def __init__(
+        self,
+        copy: WorkingCopy,
+        *,
+        commands: bool,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.copy = copy
+        self.commands = commands
+        self.cancelled = cancelled
+
+    def specs(self) -> list[dict[str, Any]]:
+        names = ["list_files", "read_file", "search", "apply_patch", "finish"]
+        if self.commands:
+            names.insert(4, "run_command")
+        return [SPECS[name] for name in names]
+
+    def call(self, name: str, raw_arguments: str | dict) -> ToolResult:
+        try:
+            args = json.loads(raw_arguments) if isinstance(raw_arguments, str) else raw_arguments
+        except ValueError:
+            raise ToolError(f"The arguments of {name} are not valid JSON.") from None
+        if not isinstance(args, dict):
+            raise ToolError(f"The arguments of {name} must be a JSON object.")
+        handler = getattr(self, f"_{name}", None)
+        if name not in SPECS or handler is None or (name == "run_command" and not self.commands):
+            offered = ", ".join(spec["function"]["name"] for spec in self.specs())
+            raise ToolError(f"There is no tool {name!r} here; the tools are: {offered}.")
+        return handler(args)
+
+    def _list_files(self, args: dict) -> ToolResult:
+        prefix = ""
+        if args.get("path") not in (None, "", ".", "/"):
+            prefix = clean_path(args["path"]) + "/"
+        paths = sorted(p for p in self.copy.files if p.startswith(prefix))
+        listing = [f"{p} ({self.copy.files[p].count(chr(10))} lines)" for p in paths[:LIST_MAX]]
+        if len(paths) > LIST_MAX:
+            listing.append(f"… and {len(paths) - LIST_MAX} more; list a folder to see them.")
+        content = "\n".join(listing) or "(no files)"
+        return ToolResult(content, f"{len(paths)} files")
+
+    def _read_file(self, args: dict) -> ToolResult:
+        path, text = self.copy.read(args.get("path"))
+        lines = text.splitlines(keepends=True)
+        start = args.get("start_line") or 1
+        end = args.get("end_line") or len(lines)
+        if not isinstance(start, int) or not isinstance(end, int) or start < 1 or end < start:
+            raise ToolError("start_line and end_line are 1-based line numbers, start ≤ end.")
+        end = min(end, len(lines), start + READ_MAX_LINES - 1)
+        body = "".join(lines[start - 1 : end])
+        if len(body) > READ_MAX_CHARS:
+            body = body[:READ_MAX_CHARS] + "\n… (cut: read a smaller range)"
+        more = f"; the file has {len(lines)} lines" if end < len(lines) or start > 1 else ""
+        head = f"{path} lines {start}-{end}{more}:\n" if lines else f"{path} is empty.\n"
+        return ToolResult(head + body, f"{path}: lines {start}-{end} of {len(lines)}")
+
+    def _search(self, args: dict) -> ToolResult:
+        pattern = args.get("pattern")
+        if not isinstance(pattern, str) or not pattern:
+            raise ToolError("search needs a `pattern` (a regular expression).")
+        try:
+            regex = re.compile(pattern)
+        except re.error as exc:
+            raise ToolError(f"The pattern is not a valid regular expression: {exc}.") from None
+        prefix = clean_path(args["path"]) if args.get("path") not in (None, "", ".") else ""
+        hits: list[str] = []
+        total = 0
+        for path in sorted(self.copy.files):
+            if prefix and not (path == prefix or path.startswith(prefix + "/")):
+                continue
+            for number, line in enumerate(self.copy.files[path].splitlines(), start=1):
+                if regex.search(line):
+                    total += 1
+                    if len(hits) < SEARCH_MAX_HITS:
+                        hits.append(f"{path}:{number}: {line[:SEARCH_LINE_CHARS]}")
+        if total > len(hits):
+            hits.append(f"… {total - len(hits)} more matches; narrow the pattern or path.")
+        return ToolResult("\n".join(hits) or "no matches", f"{total} matches")
+
+    def _apply_patch(self, args: dict) -> ToolResult:
+        report = patch_apply(self.copy, args.get("patch"))
+        return ToolResult("Applied: " + "; ".join(report), "; ".join(report), changed_files=True)
+
+    def _run_command(self, args: dict) -> ToolResult:
+        command = args.get("command")
+        if not isinstance(command, str) or not command.strip():
+            raise ToolError("run_command needs a `command`.")
+        result = sandbox.run_command(
+            command=command,
+            files=dict(self.copy.files),
+            cancelled=self.cancelled,
+            max_file_bytes=self.copy.max_bytes,
+        )
+        folded, refused = [], []
+        for path, text in sorted(result.changed.items()):
+            try:
+                clean = clean_path(path)
+                if text is None:
+                    self.copy.delete(clean)
+                else:
+                    self.copy.write(clean, text)
+                folded.append(path)
+            except ToolError as exc:
+                refused.append(f"{path}: {exc}")
+        if result.cancelled:
+            status = "cancelled"
+        elif result.timed_out:
+            status = "killed: wall-clock limit reached"
+        elif result.exit_code is None:
+            status = "killed: too much output"
+        else:
+            status = f"exit code {result.exit_code}"
+        parts = [status, result.output + ("\n… (output cut)" if result.truncated else "")]
+        if folded:
+            parts.append("files changed: " + ", ".join(folded))
+        if refused:
+            parts.append("changes not kept: " + "; ".join(refused))
+        if result.skipped:
+            parts.append("ignored: " + ", ".join(result.skipped[:20]))
+        short = f"{status}, {len(folded)} files changed"
+        return ToolResult("\n".join(parts), short, changed_files=bool(folded))
+
+    def _finish(self, args: dict) -> ToolResult:
+        summary = args.get("summary")
+        if not isinstance(summary, str):
+            summary = ""
+        return ToolResult("Finished.", summary.strip()[:4000], finished=True)
