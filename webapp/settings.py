@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "editor.api",
     "editor.assist",
     "editor.usage",
+    "editor.agents",
 ]
 
 MIDDLEWARE = [
