@@ -314,3 +314,37 @@ FLINT_QUOTA_TEAM_MONTHLY_TOKENS = env_int("FLINT_QUOTA_TEAM_MONTHLY_TOKENS", 0, 
 FLINT_QUOTA_TASK_TOKENS = env_int("FLINT_QUOTA_TASK_TOKENS", 2_000_000, minimum=0)
 # A stream slot not released within this time (its process died) is freed.
 FLINT_QUOTA_STREAM_MAX_S = env_int("FLINT_QUOTA_STREAM_MAX_S", 900, minimum=10)
+
+# --- agents: deep tasks and the review tier (docs/AGENTS.md) ---------------------------
+# Unset: the default queue. A deployment may run agent workers apart (`celery worker -Q`).
+FLINT_AGENTS_QUEUE = env_str("FLINT_AGENTS_QUEUE")
+FLINT_AGENTS_MAX_STEPS = env_int("FLINT_AGENTS_MAX_STEPS", 40, minimum=1)
+FLINT_AGENTS_TOKEN_BUDGET = env_int("FLINT_AGENTS_TOKEN_BUDGET", 400_000, minimum=1000)
+FLINT_AGENTS_WALL_SECONDS = env_int("FLINT_AGENTS_WALL_SECONDS", 1200, minimum=10)
+FLINT_AGENTS_STEP_MAX_TOKENS = env_int("FLINT_AGENTS_STEP_MAX_TOKENS", 8192, minimum=256)
+FLINT_AGENTS_STEP_RETRIES = env_int("FLINT_AGENTS_STEP_RETRIES", 2, minimum=0)
+# Celery's limits sit above the loop's own wall clock, so the loop ends a task first.
+FLINT_AGENTS_SOFT_TIME_LIMIT = env_int("FLINT_AGENTS_SOFT_TIME_LIMIT", 1500, minimum=10)
+FLINT_AGENTS_TIME_LIMIT = env_int("FLINT_AGENTS_TIME_LIMIT", 1560, minimum=20)
+FLINT_AGENTS_HEARTBEAT_S = env_float("FLINT_AGENTS_HEARTBEAT_S", 5.0, minimum=0.5)
+FLINT_AGENTS_STALE_S = env_float("FLINT_AGENTS_STALE_S", 60.0, minimum=2)
+FLINT_AGENTS_MAX_RUNNING_PER_ROOM = env_int("FLINT_AGENTS_MAX_RUNNING_PER_ROOM", 8, minimum=1)
+FLINT_AGENTS_COMPACT_AT = env_float("FLINT_AGENTS_COMPACT_AT", 0.75, minimum=0.1)
+FLINT_AGENTS_SANDBOX = env_str("FLINT_AGENTS_SANDBOX", "auto")
+if FLINT_AGENTS_SANDBOX not in {"auto", "off"}:
+    raise ImproperlyConfigured(
+        f"FLINT_AGENTS_SANDBOX must be auto or off, got {FLINT_AGENTS_SANDBOX!r}"
+    )
+FLINT_AGENTS_SANDBOX_UID = env_int("FLINT_AGENTS_SANDBOX_UID", 65534, minimum=1)
+FLINT_AGENTS_COMMAND_TIMEOUT_S = env_int("FLINT_AGENTS_COMMAND_TIMEOUT_S", 60, minimum=1)
+FLINT_AGENTS_COMMAND_CPU_S = env_int("FLINT_AGENTS_COMMAND_CPU_S", 60, minimum=1)
+FLINT_AGENTS_COMMAND_MEMORY_MB = env_int("FLINT_AGENTS_COMMAND_MEMORY_MB", 1024, minimum=64)
+FLINT_AGENTS_COMMAND_PROCESSES = env_int("FLINT_AGENTS_COMMAND_PROCESSES", 256, minimum=8)
+FLINT_AGENTS_COMMAND_FILE_MB = env_int("FLINT_AGENTS_COMMAND_FILE_MB", 64, minimum=1)
+FLINT_AGENTS_COMMAND_OUTPUT_BYTES = env_int(
+    "FLINT_AGENTS_COMMAND_OUTPUT_BYTES", 16_384, minimum=256
+)
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "agents-sweep": {"task": "agents.sweep", "schedule": 30.0},
+}
