@@ -19,6 +19,7 @@ class UsageFilterForm(forms.Form):
         choices=[("24h", "Last 24 hours"), ("7d", "Last 7 days"), ("30d", "Last 30 days"),
                  ("custom", "Custom")],
         required=False,
+        initial="7d",
     )  # fmt: skip
     start = forms.DateField(label="From", required=False, widget=forms.DateInput({"type": "date"}))
     end = forms.DateField(label="To", required=False, widget=forms.DateInput({"type": "date"}))

@@ -167,3 +167,30 @@ def test_the_percentile_fallback_agrees_with_the_database_on_every_engine(seeded
     if connection.vendor == "postgresql":
         native = percentiles_by_group(events, group_by=("model",), specs=specs, native=True)
         assert native == fallback
+
+
+def test_people_and_rooms_active_now_come_from_the_presence_hashes(cast, settings):
+    import json
+    import time
+    import uuid
+
+    from editor.usage.activity import activity_now, redis_client
+
+    settings.FLINT_CHANNEL_PREFIX = f"activity-{uuid.uuid4().hex[:8]}"
+    client = redis_client()
+    prefix = f"{settings.FLINT_CHANNEL_PREFIX}:presence:room:"
+    now = time.time()
+    entries = {
+        cast.room.pk: [(cast.bob, now), (cast.bob, now), (cast.carol, now), (cast.dave, now - 600)],
+        cast.other_room.pk: [(cast.mallory, now)],
+    }
+    for room_id, people in entries.items():
+        for n, (user, seen) in enumerate(people):
+            value = json.dumps({"who": {"id": user.pk}, "seen": seen})
+            client.hset(f"{prefix}{room_id}", f"c{n}", value)
+    client.close()
+
+    # bob twice (two tabs) is one person; dave's entry is stale (a dead process)
+    assert activity_now(scope=None) == {"people": 3, "rooms": 2}
+    assert activity_now(scope=(cast.team.pk,)) == {"people": 2, "rooms": 1}
+    assert activity_now(scope=None, team_id=cast.other_team.pk) == {"people": 1, "rooms": 1}
