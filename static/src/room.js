@@ -1,4 +1,5 @@
 // The room page: wires the socket to the presence list, the header, the files and the editor.
+import { Assistant } from "./room/assist/index.js";
 import { EditorArea } from "./room/editor/index.js";
 import { RoomPresence } from "./room/editor/people.js";
 import { FilesPane } from "./room/files/index.js";
@@ -26,6 +27,8 @@ const presence = new RoomPresence(
   { onFollow: (userId, name) => editor.follow(userId, name) },
 );
 const socket = new RoomSocket(root.dataset.wsPath);
+const assistant = new Assistant({ socket, editor, me, role: root.dataset.role, root: document.querySelector("[data-assist]") });
+editor.extensionsFor = (session) => assistant.extensionsFor(session);
 
 editor.fileLookup = (docId) => files.byDoc.get(docId);
 files.addEventListener("open", ({ detail }) => {
@@ -59,6 +62,7 @@ editor.addEventListener("notice", ({ detail }) => banner.show("info", detail.tex
 
 socket.addEventListener("state", ({ detail }) => {
   indicator.set(detail);
+  if (detail.state === "reconnecting" || detail.state === "closed") assistant.disconnected();
   if (detail.state === "reconnecting") {
     presence.reset("Offline: the list comes back when the connection does.");
     banner.show("warning", "Connection lost. Flint is reconnecting; nothing you see is lost.");
@@ -78,6 +82,9 @@ const handlers = {
     editor.setMe(message.you);
     files.setRole(message.role);
     editor.setRole(message.role);
+    assistant.setMe(message.you);
+    assistant.setRole(message.role);
+    assistant.connected();
     if (greeted) files.load(); // after a reconnect, catch up with changes made meanwhile
     greeted = true;
     presence.reset("Only you so far.");
@@ -101,6 +108,7 @@ const handlers = {
     showRole(root, message.role);
     files.setRole(message.role);
     editor.setRole(message.role);
+    assistant.setRole(message.role);
     const note = message.role === "viewer" ? "You can now only view this room." : `You are now ${message.role} of this room.`;
     banner.show("info", `Your role changed. ${note}`);
   },
@@ -113,10 +121,11 @@ const handlers = {
 socket.addEventListener("message", ({ detail }) => {
   const handle = handlers[detail.type];
   if (handle) handle(detail);
+  else if (detail.type.startsWith("assist.")) assistant.onMessage(detail);
   else if (detail.type === "files.changed" || detail.type.startsWith("upload.")) files.onMessage(detail);
 });
 
 files.load();
 socket.start();
 // Tests and later modules (assistant, tasks) reach the live parts through this.
-window.flintRoom = { socket, presence, files, editor };
+window.flintRoom = { socket, presence, files, editor, assistant };

@@ -20,6 +20,7 @@ export class EditorArea extends EventTarget {
     this.tabs = new Map(); // doc_id -> {file, session|null, el}
     this.active = null; // doc_id
     this.following = null; // user id
+    this.extensionsFor = null; // (session) => CodeMirror extensions, set by the assistant
     this.roomWhere = new Map(); // user id -> {user, viewing}, from the room socket
     this.tabBar = root.querySelector("[data-editor-tabs]");
     this.stage = root.querySelector("[data-editor-stage]");
@@ -62,7 +63,7 @@ export class EditorArea extends EventTarget {
     if (!file) return null;
     let tab = this.tabs.get(file.doc_id);
     if (!tab) {
-      const session = file.editable ? new DocSession({ file, user: this.me, readOnly: this.readOnly, parent: this.stage }) : null;
+      const session = file.editable ? new DocSession({ file, user: this.me, readOnly: this.readOnly, parent: this.stage, extensions: this.extensionsFor }) : null;
       tab = { file, session, el: this.tabElement(file) };
       this.tabs.set(file.doc_id, tab);
       this.tabBar.append(tab.el);

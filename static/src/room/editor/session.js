@@ -52,7 +52,7 @@ export function docServerUrl() {
 }
 
 export class DocSession extends EventTarget {
-  constructor({ file, user, readOnly, parent }) {
+  constructor({ file, user, readOnly, parent, extensions = null }) {
     super();
     this.file = file;
     this.docId = file.doc_id;
@@ -123,6 +123,8 @@ export class DocSession extends EventTarget {
           EditorView.updateListener.of((update) => {
             if (update.selectionSet || update.docChanged) this.emit("cursor", this.cursorInfo());
           }),
+          // Extra features (the assistant) get the session: its ydoc, text and file.
+          extensions ? extensions(this) : [],
         ],
       }),
     });

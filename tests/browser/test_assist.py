@@ -1,0 +1,238 @@
+"""Chromium against Flint's model simulator: the fast model in the room.
+
+A simulator (scripted, so answers are exact) runs in this process; a daphne of our own
+points its fast tier at it, in demo mode. alice and bob edit the room, carol views it.
+Ghost text appears after a pause and Tab inserts it; a quick edit alice asks for streams
+as a diff into bob's page and, accepted, changes the text in both (and alice can undo
+it); an answer bob asks for streams into carol's page; each fault shows its message
+where the person is looking, with the partial output kept and labelled.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from django.test import Client
+from playwright.sync_api import expect, sync_playwright
+
+from editor.assist.simulator import Simulator, SimulatorThread, rules_from
+from tests.support.browser import launch_browser, screenshot_path
+from tests.support.live import LiveProcess, start_daphne
+
+pytestmark = [pytest.mark.live, pytest.mark.browser]
+
+MODEL = "sim-spark"
+CALC = "def add(a, b):\n    x = a + b\n    return x\n\n\nprint(add(1, 2))\n"
+CALC_SELECTION = "def add(a, b):\n    x = a + b\n    return x\n"
+CALC_EDITED = "def add(a, b):\n    total = a + b\n    return total\n"
+ANSWER = (
+    "`add` returns the **sum** of its two arguments.\n\n"
+    "```python\nprint(add(2, 3))  # 5\n```\n\nNothing else in the project calls it."
+)
+SCRIPT = {
+    "rules": [
+        # Inline completion: the file around <CURSOR> is the last user message.
+        {"match": "def greet(name):\n    <CURSOR>", "reply": 'return f"Hello, {name}!"'},
+        # Quick edit: slow enough that the diff is seen streaming.
+        {"match": "Instruction: rename x to total", "reply": CALC_EDITED, "tps": 60},
+        {"match": "Question: What does add do?", "reply": ANSWER, "tps": 120},
+    ]
+}
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[SimulatorThread]:
+    running = SimulatorThread(
+        Simulator(tokens_per_s=400, ttft_ms=40, api_key="sim", rules=rules_from(SCRIPT))
+    ).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def flint(simulator, django_db_setup, django_db_blocker) -> Iterator[LiveProcess]:
+    """Our own daphne: the fast tier on the simulator, demo mode, a short timeout."""
+    env = {
+        "FLINT_FAST_MODEL_BASE_URL": simulator.base_url,
+        "FLINT_FAST_MODEL_API_KEY": "sim",
+        "FLINT_FAST_MODEL_NAME": MODEL,
+        "FLINT_FAST_MODEL_TIMEOUT": "2",
+        "FLINT_MODEL_RETRIES": "0",  # a fault is reported at once
+        "FLINT_DEMO_MODE": "1",
+    }
+    with django_db_blocker.unblock():
+        daphne = start_daphne(env=env)
+    try:
+        yield daphne
+    finally:
+        daphne.stop()
+
+
+def open_room_as(browser, flint, user, room):
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": 1360, "height": 820})
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": flint.url}]
+    )
+    page = context.new_page()
+    page.goto(f"{flint.url}rooms/{room.pk}/")
+    expect(page.locator("[data-conn]")).to_have_attribute("data-state", "live")
+    return page
+
+
+def open_file(page, path):
+    page.locator(f".tree-row[data-path='{path}']").click()
+    expect(page.locator(".tab[aria-selected='true']")).to_have_attribute("title", path)
+    expect(page.locator("[data-doc-conn]")).to_have_attribute("data-state", "synced")
+    return page.locator(".editor-host:not([hidden]) .cm-content")
+
+
+JS_DOC = (
+    "() => (e => e.tabs.get(e.active).session.view.state.doc.toString())(window.flintRoom.editor)"
+)
+
+
+def doc_text(page):
+    return page.evaluate(f"({JS_DOC})()")
+
+
+def select(page, start, end):
+    page.evaluate(
+        "([a, b]) => { const e = window.flintRoom.editor; const v = e.tabs.get(e.active).session.view;"
+        " v.focus(); v.dispatch({ selection: { anchor: a, head: b } }); }",
+        [start, end],
+    )
+
+
+def caret_at_end(page):
+    page.evaluate(
+        "(() => { const e = window.flintRoom.editor; const v = e.tabs.get(e.active).session.view;"
+        " v.focus(); v.dispatch({ selection: { anchor: v.state.doc.length } }); })()"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _patient_expect():
+    expect.set_options(timeout=10_000)
+    yield
+    expect.set_options(timeout=5_000)
+
+
+def test_ghost_text_appears_and_tab_inserts_it(flint, transactional_db, allow_sync_orm, cast, request):
+    from editor.assist.models import CompletionFeedback
+    from editor.projects.services import file_create
+
+    file_create(room=cast.room, actor=cast.alice, path="src/greet.py", text="def greet(name):\n")
+    file_create(room=cast.room, actor=cast.alice, path="src/other.py", text="GREETING = 'Hello'\n")
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            alice = open_room_as(browser, flint, cast.alice, cast.room)
+            open_file(alice, "src/other.py")
+            open_file(alice, "src/greet.py")
+            caret_at_end(alice)
+            alice.keyboard.type("    ")
+            ghost = alice.locator(".cm-assist-ghost")
+            expect(ghost.locator(".cm-assist-ghost-text")).to_have_text('return f"Hello, {name}!"')
+            expect(ghost.locator("[data-assist-model]")).to_have_text(MODEL)
+            expect(ghost.locator("[data-assist-demo-label]")).to_be_visible()
+            # The ghost is not in the text yet.
+            assert doc_text(alice) == "def greet(name):\n    "
+            alice.screenshot(path=screenshot_path(request, "1-ghost-text"))
+
+            alice.keyboard.press("Tab")
+            expect(ghost).to_have_count(0)
+            assert doc_text(alice) == 'def greet(name):\n    return f"Hello, {name}!"'
+            # An ordinary local edit: undo takes it back (with the spaces typed just
+            # before it, in one undo step), redo brings it again.
+            alice.keyboard.press("Control+z")
+            alice.wait_for_function(f"() => !({JS_DOC})().includes('return')")
+            alice.keyboard.press("Control+y")
+            alice.wait_for_function(f"() => ({JS_DOC})().endsWith('{{name}}!\"')")
+            alice.screenshot(path=screenshot_path(request, "2-accepted"))
+
+            # Esc dismisses a new suggestion.
+            caret_at_end(alice)
+            alice.keyboard.type("\n")
+            alice.keyboard.type(" ")
+            expect(ghost.locator(".cm-assist-ghost-text")).to_be_visible()
+            alice.keyboard.press("Escape")
+            expect(ghost).to_have_count(0)
+        finally:
+            browser.close()
+    # Shown, accepted and dismissed reached the server (the acceptance rate).
+    deadline = time.monotonic() + 10
+    while True:
+        events = set(
+            CompletionFeedback.objects.filter(user=cast.alice).values_list("event", flat=True)
+        )
+        if {"shown", "accepted", "dismissed"} <= events or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert {"shown", "accepted", "dismissed"} <= events
+
+
+def test_quick_edit_streams_to_the_room_and_lands_in_both_pages(
+    flint, transactional_db, allow_sync_orm, cast, request
+):
+    from editor.projects.services import file_create
+
+    file_create(room=cast.room, actor=cast.alice, path="src/calc.py", text=CALC)
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            alice = open_room_as(browser, flint, cast.alice, cast.room)
+            bob = open_room_as(browser, flint, cast.bob, cast.room)
+            open_file(alice, "src/calc.py")
+            open_file(bob, "src/calc.py")
+
+            select(alice, 0, len(CALC_SELECTION))
+            alice.keyboard.press("Control+k")
+            prompt = alice.locator("[data-qe-prompt] input")
+            expect(prompt).to_be_focused()
+            prompt.fill("rename x to total")
+            alice.screenshot(path=screenshot_path(request, "1-alice-asks"))
+            prompt.press("Enter")
+
+            # bob sees the diff stream in, with who asked and which model answers.
+            head = bob.locator(".cm-qe-head")
+            expect(head.locator("[data-qe-who]")).to_have_text("Alice")
+            expect(head).to_contain_text("rename x to total")
+            expect(head.locator("[data-assist-model]")).to_have_text(f"fast · {MODEL}")
+            expect(head.locator("[data-assist-demo-label]")).to_have_text("Simulated model (demo)")
+            expect(bob.locator("[data-qe-status='streaming']")).to_be_visible()
+            bob.screenshot(path=screenshot_path(request, "2-bob-sees-it-stream"))
+            expect(head).to_have_attribute("data-qe-status", "done")
+            expect(bob.locator(".cm-qe-add .cm-qe-add-line")).to_have_text(
+                ["    total = a + b", "    return total"]
+            )
+            expect(bob.locator(".cm-line.cm-qe-del")).to_have_count(2)
+            expect(head).to_contain_text("Alice decides")
+            expect(head.locator("[data-qe-action='accept']")).to_have_count(0)
+
+            # Meanwhile bob types elsewhere: the anchored change still lands right.
+            caret_at_end(bob)
+            bob.keyboard.type("# bob was here\n")
+            expect(alice.locator(".editor-host:not([hidden]) .cm-content")).to_contain_text(
+                "# bob was here"
+            )
+            alice.screenshot(path=screenshot_path(request, "3-alice-reviews"))
+            alice.locator(".cm-qe-head [data-qe-action='accept']").click()
+
+            expected = CALC_EDITED + CALC[len(CALC_SELECTION) :] + "# bob was here\n"
+            for page in (alice, bob):
+                page.wait_for_function(f"() => ({JS_DOC})() === {expected!r}")
+                expect(page.locator(".cm-qe-head")).to_have_count(0)
+            bob.screenshot(path=screenshot_path(request, "4-bob-after-accept"))
+
+            # alice can undo what she accepted; bob sees it undone.
+            alice.locator(".editor-host:not([hidden]) .cm-content").focus()
+            alice.keyboard.press("Control+z")
+            original = CALC + "# bob was here\n"
+            for page in (alice, bob):
+                page.wait_for_function(f"() => ({JS_DOC})() === {original!r}")
+        finally:
+            browser.close()
