@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
+
 from editor.agents.tools import ToolBox
 from editor.agents.workcopy import ToolError, WorkingCopy
 from editor.assist import errors as model_errors
@@ -198,6 +200,10 @@ class AgentLoop:
                     )
             except ModelError as error:
                 self.hooks.usage(None, error, (time.perf_counter() - started) * 1000)
+                if isinstance(error.__cause__, SoftTimeLimitExceeded):
+                    # The gateway wraps any exception; an interrupted call (a stop, or the
+                    # worker's soft time limit) must end the task, not count as a model error.
+                    raise error.__cause__ from None
                 if error.kind == model_errors.TOO_LARGE and not compacted:
                     compacted = True
                     self._fit_context(aggressive=True)

@@ -1,0 +1,301 @@
+"""The deep-task and review API, mounted at the API root: /rooms/{room_id}/tasks…, …/reviews….
+
+Thin: parse, find the room (outsiders get the same 403 as everywhere, room_for), call one
+service or selector, answer. docs/AGENTS.md describes the shapes for the UI.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+
+from editor.agents.changesets import changeset_apply, changeset_undo
+from editor.agents.present import comment_out, run_out, task_brief
+from editor.agents.review import review_comment_resolve, review_start
+from editor.agents.selectors import (
+    comment_get,
+    comments_list,
+    review_get,
+    task_detail,
+    task_get,
+    task_list,
+)
+from editor.agents.services import task_cancel, task_retry, task_start, variant_pick
+from editor.api.routers.common import errors, room_for
+
+router = Router(tags=["tasks"])
+
+
+class TaskIn(Schema):
+    prompt: str
+    scope: list[str] | None = None
+    attempts: int = 1
+
+
+class TaskOut(Schema):
+    id: int
+    room: int
+    created_by: str | None
+    prompt: str
+    scope: list[str]
+    status: str
+    group: str
+    variant: int
+    variants: int
+    picked: bool
+    retry_of: int | None
+    model: str
+    steps_used: int
+    tokens_used: int
+    seconds_used: float
+    summary: str
+    error_kind: str
+    error_message: str
+    commands_enabled: bool | None
+    cancel_requested: bool
+    worker: str
+    heartbeat_at: str | None
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+
+
+class StartedOut(Schema):
+    group: str
+    tasks: list[TaskOut]
+
+
+class StepOut(Schema):
+    seq: int
+    kind: str
+    tool: str
+    text: str
+    tokens: int
+    at: str | None
+
+
+class HunkOut(Schema):
+    index: int
+    header: str
+    old_start: int
+    old_count: int
+    new_start: int
+    new_count: int
+    lines: list[str]
+
+
+class ChangeOut(Schema):
+    path: str
+    file_id: int | None
+    doc_id: str | None
+    change: str
+    status: str
+    conflicts: list[dict[str, Any]]
+    applied_hunks: list[int] | None
+    applied_at: str | None
+    applied_by: str | None
+    diff: str
+    hunks: list[HunkOut]
+    added: int
+    removed: int
+
+
+class TaskDetailOut(TaskOut):
+    steps: list[StepOut]
+    changes: list[ChangeOut]
+
+
+class ApplyIn(Schema):
+    paths: list[str] | None = None
+    hunks: dict[str, list[int]] | None = None
+
+
+class UndoIn(Schema):
+    paths: list[str] | None = None
+
+
+class FileResultOut(Schema):
+    path: str
+    status: str
+    conflicts: list[dict[str, Any]]
+    error: str | None = None
+
+
+class ApplyOut(Schema):
+    task: int
+    files: list[FileResultOut]
+
+
+class ReviewIn(Schema):
+    target: Literal["file", "task"]
+    path: str | None = None
+    task_id: int | None = None
+
+
+class CommentOut(Schema):
+    id: int
+    run: int
+    task: int | None
+    path: str
+    doc_id: str | None
+    line: int
+    line_text: str
+    severity: str
+    body: str
+    resolved: bool
+    resolved_by: str | None
+    resolved_at: str | None
+    created_at: str | None
+
+
+class ReviewOut(Schema):
+    id: int
+    room: int
+    target: str
+    path: str
+    task: int | None
+    status: str
+    model: str
+    error_kind: str
+    error_message: str
+    created_at: str | None
+    finished_at: str | None
+
+
+class ReviewDetailOut(ReviewOut):
+    comments: list[CommentOut]
+
+
+class ResolveIn(Schema):
+    resolved: bool = True
+
+
+@router.post("/rooms/{room_id}/tasks", response={201: StartedOut, **errors(403, 404, 409)})
+def tasks_start(request: HttpRequest, room_id: int, payload: TaskIn):
+    """Start a deep task on a snapshot of the project; `attempts` 1-4 runs variants."""
+    room = room_for(request.auth, room_id)
+    tasks = task_start(
+        room=room,
+        actor=request.auth,
+        prompt=payload.prompt,
+        scope=payload.scope,
+        attempts=payload.attempts,
+    )
+    return Status(201, {"group": str(tasks[0].group), "tasks": [task_brief(t) for t in tasks]})
+
+
+@router.get("/rooms/{room_id}/tasks", response={200: list[TaskOut], **errors(403, 404)})
+def tasks_list(request: HttpRequest, room_id: int):
+    """The room's tasks, newest first (tasks whose worker is gone are marked failed)."""
+    return task_list(room=room_for(request.auth, room_id), actor=request.auth)
+
+
+@router.get(
+    "/rooms/{room_id}/tasks/{int:task_id}", response={200: TaskDetailOut, **errors(403, 404)}
+)
+def tasks_detail(request: HttpRequest, room_id: int, task_id: int):
+    """A task with its whole log and its changeset: a unified diff and hunks per file."""
+    room = room_for(request.auth, room_id)
+    return task_detail(room=room, actor=request.auth, task_id=task_id)
+
+
+def _task(request: HttpRequest, room_id: int, task_id: int):
+    return task_get(room=room_for(request.auth, room_id), actor=request.auth, task_id=task_id)
+
+
+@router.post(
+    "/rooms/{room_id}/tasks/{int:task_id}/cancel", response={200: TaskOut, **errors(403, 404)}
+)
+def tasks_cancel(request: HttpRequest, room_id: int, task_id: int):
+    """Stop a task; a running one says "cancelled" within 2 s (listen for task.status)."""
+    return task_brief(task_cancel(task=_task(request, room_id, task_id), actor=request.auth))
+
+
+@router.post(
+    "/rooms/{room_id}/tasks/{int:task_id}/retry", response={201: TaskOut, **errors(403, 404, 409)}
+)
+def tasks_retry(request: HttpRequest, room_id: int, task_id: int):
+    """Run a failed or cancelled task again as a new task (new snapshot)."""
+    created = task_retry(task=_task(request, room_id, task_id), actor=request.auth)
+    return Status(201, task_brief(created))
+
+
+@router.post(
+    "/rooms/{room_id}/tasks/{int:task_id}/apply",
+    response={200: ApplyOut, **errors(403, 404, 409)},
+)
+def tasks_apply(request: HttpRequest, room_id: int, task_id: int, payload: ApplyIn):
+    """Apply the changeset into the live files: all, `paths`, or `hunks` {path: [index]}."""
+    task = _task(request, room_id, task_id)
+    files = changeset_apply(task=task, actor=request.auth, paths=payload.paths, hunks=payload.hunks)
+    return {"task": task.pk, "files": files}
+
+
+@router.post(
+    "/rooms/{room_id}/tasks/{int:task_id}/undo", response={200: ApplyOut, **errors(403, 404, 409)}
+)
+def tasks_undo(request: HttpRequest, room_id: int, task_id: int, payload: UndoIn):
+    """Undo applied files (all or `paths`), refused (409) if one changed since."""
+    task = _task(request, room_id, task_id)
+    files = changeset_undo(task=task, actor=request.auth, paths=payload.paths)
+    return {"task": task.pk, "files": files}
+
+
+@router.post(
+    "/rooms/{room_id}/tasks/{int:task_id}/pick", response={200: ApplyOut, **errors(403, 404, 409)}
+)
+def tasks_pick(request: HttpRequest, room_id: int, task_id: int):
+    """Pick this variant of its group (others' changes rejected) and apply its changeset."""
+    task = variant_pick(task=_task(request, room_id, task_id), actor=request.auth)
+    return {"task": task.pk, "files": changeset_apply(task=task, actor=request.auth)}
+
+
+@router.post("/rooms/{room_id}/reviews", response={201: ReviewOut, **errors(403, 404, 409)})
+def reviews_start(request: HttpRequest, room_id: int, payload: ReviewIn):
+    """Review a file (`path`) or a finished task's changeset (`task_id`) with the review tier."""
+    room = room_for(request.auth, room_id)
+    task = None
+    if payload.target == "task" and payload.task_id is not None:
+        task = task_get(room=room, actor=request.auth, task_id=payload.task_id)
+    run = review_start(
+        room=room, actor=request.auth, target=payload.target, path=payload.path, task=task
+    )
+    return Status(201, run_out(run))
+
+
+@router.get(
+    "/rooms/{room_id}/reviews/{int:run_id}", response={200: ReviewDetailOut, **errors(403, 404)}
+)
+def reviews_detail(request: HttpRequest, room_id: int, run_id: int):
+    """A review run with its comments."""
+    return review_get(room=room_for(request.auth, room_id), actor=request.auth, run_id=run_id)
+
+
+@router.get("/rooms/{room_id}/comments", response={200: list[CommentOut], **errors(403, 404)})
+def comments(
+    request: HttpRequest,
+    room_id: int,
+    path: str | None = None,
+    task_id: int | None = None,
+    resolved: bool | None = None,
+):
+    """Review comments of the room, by `path`, `task_id` and/or `resolved`."""
+    room = room_for(request.auth, room_id)
+    return comments_list(
+        room=room, actor=request.auth, path=path, task_id=task_id, resolved=resolved
+    )
+
+
+@router.post(
+    "/rooms/{room_id}/comments/{int:comment_id}/resolve",
+    response={200: CommentOut, **errors(403, 404)},
+)
+def comments_resolve(request: HttpRequest, room_id: int, comment_id: int, payload: ResolveIn):
+    """Resolve a comment (or reopen it with `resolved: false`)."""
+    room = room_for(request.auth, room_id)
+    comment = comment_get(room=room, actor=request.auth, comment_id=comment_id)
+    return comment_out(
+        review_comment_resolve(comment=comment, actor=request.auth, resolved=payload.resolved)
+    )
