@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
+from editor.agents.api import router as agents_router
 from editor.api.auth import api_auth
 from editor.api.errors import install_error_handlers
 from editor.api.parser import ObjectParser
@@ -31,3 +32,4 @@ install_error_handlers(api)
 for module in (me, tokens, teams, invites, rooms):
     api.add_router("", module.router)
 api.add_router("", projects_router)
+api.add_router("", agents_router)

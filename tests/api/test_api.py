@@ -34,6 +34,17 @@ EXPECTED = {
     "/api/rooms/{room_id}/files/uploads/{upload_id}": {"get"},
     "/api/rooms/{room_id}/files/uploads/{upload_id}/confirm": {"post"},
     "/api/rooms/{room_id}/files/uploads/{upload_id}/cancel": {"post"},
+    "/api/rooms/{room_id}/tasks": {"get", "post"},
+    "/api/rooms/{room_id}/tasks/{task_id}": {"get"},
+    "/api/rooms/{room_id}/tasks/{task_id}/cancel": {"post"},
+    "/api/rooms/{room_id}/tasks/{task_id}/retry": {"post"},
+    "/api/rooms/{room_id}/tasks/{task_id}/apply": {"post"},
+    "/api/rooms/{room_id}/tasks/{task_id}/undo": {"post"},
+    "/api/rooms/{room_id}/tasks/{task_id}/pick": {"post"},
+    "/api/rooms/{room_id}/reviews": {"post"},
+    "/api/rooms/{room_id}/reviews/{run_id}": {"get"},
+    "/api/rooms/{room_id}/comments": {"get"},
+    "/api/rooms/{room_id}/comments/{comment_id}/resolve": {"post"},
 }
 
 
