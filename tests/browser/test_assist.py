@@ -101,8 +101,9 @@ def doc_text(page):
 
 def select(page, start, end):
     page.evaluate(
-        "([a, b]) => { const e = window.flintRoom.editor; const v = e.tabs.get(e.active).session.view;"
-        " v.focus(); v.dispatch({ selection: { anchor: a, head: b } }); }",
+        "([a, b]) => { const e = window.flintRoom.editor;"
+        " const v = e.tabs.get(e.active).session.view; v.focus();"
+        " v.dispatch({ selection: { anchor: a, head: b } }); }",
         [start, end],
     )
 
@@ -121,7 +122,9 @@ def _patient_expect():
     expect.set_options(timeout=5_000)
 
 
-def test_ghost_text_appears_and_tab_inserts_it(flint, transactional_db, allow_sync_orm, cast, request):
+def test_ghost_text_appears_and_tab_inserts_it(
+    flint, transactional_db, allow_sync_orm, cast, request
+):
     from editor.assist.models import CompletionFeedback
     from editor.projects.services import file_create
 
@@ -234,5 +237,140 @@ def test_quick_edit_streams_to_the_room_and_lands_in_both_pages(
             original = CALC + "# bob was here\n"
             for page in (alice, bob):
                 page.wait_for_function(f"() => ({JS_DOC})() === {original!r}")
+        finally:
+            browser.close()
+
+
+def ask(page, question):
+    box = page.locator("[data-assist-question]")
+    box.fill(question)
+    box.press("Enter")
+
+
+def test_an_answer_streams_to_everyone_and_history_reloads(
+    flint, transactional_db, allow_sync_orm, cast, request
+):
+    from editor.projects.services import file_create
+
+    file_create(room=cast.room, actor=cast.alice, path="src/calc.py", text=CALC)
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            bob = open_room_as(browser, flint, cast.bob, cast.room)
+            carol = open_room_as(browser, flint, cast.carol, cast.room)
+            open_file(bob, "src/calc.py")
+            # A viewer reads along but cannot ask.
+            expect(carol.locator("[data-assist-question]")).to_be_disabled()
+            expect(carol.locator("[data-assist-viewer-note]")).to_be_visible()
+
+            select(bob, 0, len(CALC_SELECTION))
+            ask(bob, "What does add do?")
+            for page, name in ((bob, "You"), (carol, "Bob")):
+                question = page.locator("[data-qa-question]").last
+                expect(question).to_contain_text("What does add do?")
+                expect(question.locator(".assist-who")).to_have_text(name)
+                expect(question).to_contain_text("src/calc.py")
+            # carol sees it while it streams, then whole.
+            answer = carol.locator("[data-qa-answer]").last
+            expect(answer).to_have_attribute("data-status", "streaming")
+            carol.screenshot(path=screenshot_path(request, "1-carol-sees-it-stream"))
+            for page in (bob, carol):
+                answer = page.locator("[data-qa-answer]").last
+                expect(answer).to_have_attribute("data-status", "ok")
+                expect(answer.locator("[data-assist-model]")).to_have_text(f"fast · {MODEL}")
+                expect(answer.locator("[data-assist-demo-label]")).to_be_visible()
+                expect(answer.locator("p").first).to_have_text(
+                    "add returns the sum of its two arguments."
+                )
+                expect(answer.locator("p code")).to_have_text("add")
+                expect(answer.locator(".assist-code pre")).to_have_text("print(add(2, 3))  # 5")
+                expect(answer.locator("[data-code-copy]")).to_be_visible()
+                expect(answer.locator(".assist-spinner")).to_have_count(0)
+            expect(bob.locator("[data-qa-answer] [data-code-apply]")).to_be_visible()
+            expect(carol.locator("[data-qa-answer] [data-code-apply]")).to_be_hidden()
+            bob.screenshot(path=screenshot_path(request, "2-bob-has-the-answer"))
+
+            # History: a new page of bob's loads the conversation.
+            bob.reload()
+            expect(bob.locator("[data-conn]")).to_have_attribute("data-state", "live")
+            question = bob.locator("[data-qa-question]")
+            expect(question).to_have_count(1)
+            expect(question).to_contain_text("What does add do?")
+            expect(question.locator(".assist-who")).to_have_text("bob")
+            expect(bob.locator("[data-qa-answer] .assist-code pre")).to_have_text(
+                "print(add(2, 3))  # 5"
+            )
+            expect(bob.locator("[data-qa-answer] [data-assist-model]")).to_have_text(
+                f"fast · {MODEL}"
+            )
+        finally:
+            browser.close()
+
+
+def test_faults_show_their_message_where_you_look_and_keep_partial_output(
+    flint, transactional_db, allow_sync_orm, cast, request
+):
+    from editor.projects.services import file_create
+
+    file_create(room=cast.room, actor=cast.alice, path="src/calc.py", text=CALC)
+    limited = "# [[sim:fault=429]]\n"  # every completion in this file is refused
+    file_create(room=cast.room, actor=cast.alice, path="src/limited.py", text=limited)
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            bob = open_room_as(browser, flint, cast.bob, cast.room)
+            alice = open_room_as(browser, flint, cast.alice, cast.room)
+            open_file(bob, "src/calc.py")
+            open_file(alice, "src/calc.py")
+            faults = [
+                ("model_down", "[[sim:fault=500]]", "The fast model failed (HTTP 500)", False),
+                ("rate_limited", "[[sim:fault=429]]", "The fast model is rate-limited", False),
+                ("cut_off", "[[sim:fault=cut after=12 tokens=60]]", "cut off mid-way", True),
+                ("timeout", "[[sim:fault=hang]]", "did not answer within 2 s", False),
+            ]
+            for number, (kind, marker, message, partial) in enumerate(faults, start=1):
+                ask(bob, f"Fault {number}? {marker}")
+                for page in (bob, alice):
+                    answer = page.locator("[data-qa-answer]").nth(number - 1)
+                    expect(answer).to_have_attribute("data-status", kind)
+                    expect(answer.locator(f"[data-qa-error='{kind}']")).to_contain_text(message)
+                    expect(answer.locator(".assist-spinner")).to_have_count(0)
+                    if partial:
+                        expect(answer.locator(".assist-msg-body")).not_to_be_empty()
+                        expect(answer.locator(".assist-partial")).to_have_text(
+                            "Cut off: the answer above is partial."
+                        )
+            expect(bob.locator("[data-qa-stop]")).to_have_count(0)
+            bob.screenshot(path=screenshot_path(request, "1-qa-faults"))
+
+            # A quick edit cut mid-way: the partial diff stays, labelled, in both pages.
+            select(bob, 0, len(CALC_SELECTION))
+            bob.keyboard.press("Control+k")
+            prompt = bob.locator("[data-qe-prompt] input")
+            prompt.fill("tidy it [[sim:fault=cut after=10 tokens=60]]")
+            prompt.press("Enter")
+            for page in (bob, alice):
+                head = page.locator(".cm-qe-head")
+                expect(head).to_have_attribute("data-qe-status", "error")
+                expect(head.locator("[data-qe-error='cut_off']")).to_contain_text("cut off mid-way")
+                expect(head.locator(".assist-partial")).to_have_text(
+                    "Cut off: the diff below is partial."
+                )
+                expect(page.locator(".cm-qe-add")).not_to_have_count(0)
+                expect(head.locator(".assist-spinner")).to_have_count(0)
+            bob.screenshot(path=screenshot_path(request, "2-edit-cut-off"))
+            bob.locator(".cm-qe-head [data-qe-action='reject']").click()
+            for page in (bob, alice):
+                expect(page.locator(".cm-qe-head")).to_have_count(0)
+                page.wait_for_function(f"() => ({JS_DOC})() === {CALC!r}")
+
+            # An inline completion that is rate-limited: a toast at the cursor.
+            open_file(bob, "src/limited.py")
+            caret_at_end(bob)
+            bob.keyboard.type("x = ")
+            toast = bob.locator("[data-assist-toast='rate_limited']")
+            expect(toast).to_contain_text("The fast model is rate-limited")
+            bob.screenshot(path=screenshot_path(request, "3-completion-rate-limited"))
+            expect(toast).to_have_count(0, timeout=10_000)  # it goes by itself
         finally:
             browser.close()

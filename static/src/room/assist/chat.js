@@ -119,6 +119,7 @@ export class RoomChat {
     this.log.append(q, a);
     this.turns.set(id, turn);
     this.renderAnswer(turn);
+    this.log.scrollTop = this.log.scrollHeight; // a new question: show it
     return turn;
   }
 
@@ -127,7 +128,7 @@ export class RoomChat {
     turn.answer_el.dataset.status = turn.status;
     turn.meta.replaceChildren(el("span", "assist-who model", "Fast model"));
     if (turn.start) turn.meta.append(modelBadges(turn.start));
-    else if (turn.model) turn.meta.append(el("span", "assist-model", `${turn.tier} · ${turn.model}`));
+    else if (turn.model) turn.meta.append(modelBadges({ tier: turn.tier, model: turn.model })); // from history
     renderAnswer(turn.body, turn.text, (code) => this.codeActions(code));
     turn.foot.replaceChildren();
     if (turn.status === "waiting") turn.foot.append(el("span", "assist-spinner"), document.createTextNode(" Asking…"));
@@ -147,6 +148,8 @@ export class RoomChat {
       error.append(el("strong", "", `${kindTitle(turn.status)}: `), document.createTextNode(turn.error));
       turn.foot.append(error);
       if (turn.text) turn.foot.append(el("span", "assist-partial", partialLabel(turn.status)));
+    } else if (!turn.status && !turn.text) {
+      turn.foot.append(el("span", "assist-partial", "No answer was stored for this question."));
     } else if (!["ok", "waiting", "streaming", "cancelled"].includes(turn.status) && turn.status) {
       // A stored answer whose stream failed (history says which way).
       turn.foot.append(el("span", "assist-partial", turn.text ? partialLabel(turn.status) : `${kindTitle(turn.status)}: no answer.`));

@@ -443,7 +443,7 @@ class HeaderWidget extends WidgetType {
       error.dataset.qeError = entry.error.kind;
       error.setAttribute("role", "alert");
       error.append(el("strong", "", `${kindTitle(entry.error.kind)}: `), document.createTextNode(entry.error.message));
-      if (entry.text && entry.error.kind !== "gone") error.append(el("span", "assist-partial", ` ${partialLabel(entry.error.kind === "cancelled" ? "cancelled" : entry.error.kind)}`));
+      if (entry.text && entry.error.kind !== "gone") error.append(el("span", "assist-partial", ` ${partialLabel(entry.error.kind, "diff below")}`));
       box.append(error);
     }
     const actions = el("div", "cm-qe-actions");

@@ -51,10 +51,10 @@ export function modelBadges(start, { compact = false } = {}) {
   return out;
 }
 
-/** The label under partial output: what arrived is kept, and why it stopped. */
-export function partialLabel(kind) {
-  if (kind === "cancelled") return "Stopped: the part that arrived is kept.";
-  return `${kindTitle(kind)}: the part that arrived is kept.`;
+/** The label under partial output: it is kept, and it is not the whole answer. */
+export function partialLabel(kind, what = "answer above") {
+  const why = kind === "cancelled" ? "Stopped" : kindTitle(kind);
+  return `${why}: the ${what} is partial.`;
 }
 
 export function newRequestId(kind, me) {
