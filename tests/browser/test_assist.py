@@ -27,6 +27,7 @@ MODEL = "sim-spark"
 CALC = "def add(a, b):\n    x = a + b\n    return x\n\n\nprint(add(1, 2))\n"
 CALC_SELECTION = "def add(a, b):\n    x = a + b\n    return x\n"
 CALC_EDITED = "def add(a, b):\n    total = a + b\n    return total\n"
+CALC_TYPED = "def add(a: int, b: int) -> int:\n    x = a + b\n    return int(x)\n"
 ANSWER = (
     "`add` returns the **sum** of its two arguments.\n\n"
     "```python\nprint(add(2, 3))  # 5\n```\n\nNothing else in the project calls it."
@@ -38,6 +39,7 @@ SCRIPT = {
         # Quick edit: slow enough that the diff is seen streaming.
         {"match": "Instruction: rename x to total", "reply": CALC_EDITED, "tps": 60},
         {"match": "Question: What does add do?", "reply": ANSWER, "tps": 120},
+        {"match": "Instruction: type it", "reply": CALC_TYPED},
     ]
 }
 
@@ -372,5 +374,42 @@ def test_faults_show_their_message_where_you_look_and_keep_partial_output(
             expect(toast).to_contain_text("The fast model is rate-limited")
             bob.screenshot(path=screenshot_path(request, "3-completion-rate-limited"))
             expect(toast).to_have_count(0, timeout=10_000)  # it goes by itself
+        finally:
+            browser.close()
+
+
+def test_quick_edit_hunk_by_hunk(flint, transactional_db, allow_sync_orm, cast, request):
+    from editor.projects.services import file_create
+
+    file_create(room=cast.room, actor=cast.alice, path="src/calc.py", text=CALC)
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            alice = open_room_as(browser, flint, cast.alice, cast.room)
+            bob = open_room_as(browser, flint, cast.bob, cast.room)
+            open_file(alice, "src/calc.py")
+            open_file(bob, "src/calc.py")
+            select(alice, 0, len(CALC_SELECTION))
+            alice.keyboard.press("Control+k")
+            alice.locator("[data-qe-prompt] input").fill("type it")
+            alice.locator("[data-qe-prompt] input").press("Enter")
+            expect(alice.locator(".cm-qe-head")).to_have_attribute("data-qe-status", "done")
+            expect(alice.locator(".cm-qe-add")).to_have_count(2)
+            expect(bob.locator(".cm-qe-add")).to_have_count(2)
+            expect(alice.locator(".cm-qe-head")).to_contain_text("2 changes")
+            alice.screenshot(path=screenshot_path(request, "1-two-hunks"))
+
+            # Reject the second hunk: it goes from both pages; the first stays to decide.
+            alice.locator(".cm-qe-add[data-qe-hunk='1'] [data-qe-action='reject-hunk']").click()
+            for page in (alice, bob):
+                expect(page.locator(".cm-qe-add")).to_have_count(1)
+                expect(page.locator(".cm-qe-add")).to_contain_text("def add(a: int, b: int)")
+            assert doc_text(alice) == CALC
+            # Accepting the last hunk closes the edit everywhere.
+            alice.locator(".cm-qe-head [data-qe-action='accept']").click()
+            expected = "def add(a: int, b: int) -> int:" + CALC[len("def add(a, b):") :]
+            for page in (alice, bob):
+                page.wait_for_function(f"() => ({JS_DOC})() === {expected!r}")
+                expect(page.locator(".cm-qe-head")).to_have_count(0)
         finally:
             browser.close()

@@ -1,7 +1,7 @@
 // Quick edit: select code, Ctrl/Cmd-K, say what to change; the replacement streams in as
 // a live inline diff that everyone with the file open sees, with who asked.
 //
-// Decisions (docs/ASSIST-UI.md):
+// Decisions (static/src/room/assist/README.md):
 // - Only the page that asked accepts or rejects (all, or hunk by hunk): one person
 //   decides, so a change is never applied twice. Others see the diff and who decides,
 //   and can hide it for themselves.

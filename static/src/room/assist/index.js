@@ -1,6 +1,6 @@
 // The assistant in the room: inline completion, quick edit and the shared Q&A panel, all
 // over the room socket's `assist.*` messages (docs/PROTOCOL.md, "AI streams on the room
-// socket"; the UI's decisions are in docs/ASSIST-UI.md).
+// socket"; the UI's decisions are in static/src/room/assist/README.md).
 //
 // The hub routes server frames by request_id to whoever is showing that request: a
 // ghost text, a quick-edit diff, a chat answer. Quick edits and answers others asked
