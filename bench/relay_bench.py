@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
 import json
 import os
 import platform
+import signal
 import socket
 import statistics
 import subprocess
@@ -64,6 +66,72 @@ def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+# --- what the machine does meanwhile ----------------------------------------------------
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (all its threads) so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, all cores."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / TICKS, sum(values) / TICKS
+
+
+class Meter:
+    """CPU each of our processes used during a phase, and what everything else used.
+
+    Cores are shared with whatever else runs on the machine (here: other engineers'
+    test suites), so each phase records both: `others_cores` is the machine's busy
+    time minus ours, in cores.
+    """
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.phases: dict[str, dict[str, float]] = {}
+
+    def _snapshot(self) -> dict[str, float]:
+        snap = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        snap["_busy"], snap["_total"] = machine_busy()
+        snap["_wall"] = time.monotonic()
+        return snap
+
+    @contextlib.contextmanager
+    def phase(self, name: str, profile_dir: Path | None = None):
+        profiler = None
+        if profile_dir is not None:
+            profiler = subprocess.Popen(
+                [str(REPO / ".venv" / "bin" / "py-spy"), "record", "--pid",
+                 str(self.pids["daphne"]), "--format", "raw", "--rate", "250", "--nonblocking",
+                 "-o", str(profile_dir / f"daphne-{name}.txt")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        before = self._snapshot()
+        try:
+            yield
+        finally:
+            after = self._snapshot()
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+                profiler.wait(timeout=30)
+            wall = after["_wall"] - before["_wall"]
+            row = {f"{n}_cores": round((after[n] - before[n]) / wall, 3) for n in self.pids}
+            busy = (after["_busy"] - before["_busy"]) / wall
+            row["machine_busy_cores"] = round(busy, 3)
+            row["others_cores"] = round(busy - sum(row[f"{n}_cores"] for n in self.pids), 3)
+            row["seconds"] = round(wall, 1)
+            self.phases[name] = row
+            print(f"  cpu ({name}): {row}")
 
 
 # --- the two readers --------------------------------------------------------------------
@@ -146,11 +214,15 @@ class Relay:
 # --- measurements -----------------------------------------------------------------------
 
 
-async def added_ttft(direct: Direct, relay: Relay, sockets: list, probes: int) -> dict:
+async def added_ttft(
+    direct: Direct, relay: Relay, sockets: list, probes: int, load: int = 20
+) -> dict:
     """Probe TTFT one request at a time, alternating SDK and Flint, while 20 relayed
     1,000 tok/s streams run in the background (Flint under the load the goal names)."""
-    background_prompt = f"[[sim:tokens={(probes * 300) + 5000}]]"
-    background = [asyncio.create_task(relay.complete(s, background_prompt)) for s in sockets[1:21]]
+    background_prompt = "[[sim:tokens=115000]]"  # outlasts the probes; cancelled after
+    background = [
+        asyncio.create_task(relay.complete(s, background_prompt)) for s in sockets[1 : 1 + load]
+    ]
     await asyncio.sleep(1.0)  # every background stream is past its first token
     via_sdk: list[float] = []
     via_flint: list[float] = []
@@ -162,8 +234,13 @@ async def added_ttft(direct: Direct, relay: Relay, sockets: list, probes: int) -
     finally:
         for task in background:
             task.cancel()
+    # Each Flint probe and the SDK probe right after it form a pair; the per-pair
+    # difference shows whether the percentiles' difference hides a few slow pairs.
+    pairs = [flint - sdk for flint, sdk in zip(via_flint, via_sdk, strict=True)]
     return {
         "background_streams": running,
+        "paired_added_ttft_ms_p50": statistics.median(pairs),
+        "paired_added_ttft_ms_p99": percentile(pairs, 99),
         "direct_ttft_ms_p50": statistics.median(via_sdk),
         "direct_ttft_ms_p99": percentile(via_sdk, 99),
         "relay_ttft_ms_p50": statistics.median(via_flint),
@@ -186,7 +263,7 @@ async def single_stream(direct: Direct, relay: Relay, socket_, tokens: int) -> d
 
 
 async def concurrent_streams(
-    direct: Direct, relay: Relay, sockets: list, levels: list[int], tokens: int
+    direct: Direct, relay: Relay, sockets: list, levels: list[int], tokens: int, meter: Meter
 ) -> dict:
     """Source rate = what the SDK reads directly at the same concurrency, just after."""
     prompt = f"[[sim:tokens={tokens}]]"
@@ -194,7 +271,8 @@ async def concurrent_streams(
     best = 0
     for n in levels:
         try:
-            results = await asyncio.gather(*(relay.complete(s, prompt) for s in sockets[:n]))
+            with meter.phase(f"streams_{n}"):
+                results = await asyncio.gather(*(relay.complete(s, prompt) for s in sockets[:n]))
         except Exception as exc:  # an overloaded relay failing is the end of the scale
             rows.append({"streams": n, "failed": repr(exc)[:200]})
             print(f"  {n} streams: failed: {exc!r}")
@@ -203,7 +281,8 @@ async def concurrent_streams(
         results = await asyncio.gather(*(direct.stream(prompt) for _ in range(n)))
         source = statistics.median(r["tokens"] / r["stream_s"] for r in results)
         row = {"streams": n, "median_tok_s": statistics.median(rates), "min_tok_s": min(rates),
-               "source_median_tok_s": source}  # fmt: skip
+               "source_median_tok_s": source,
+               "daphne_cores": meter.phases[f"streams_{n}"]["daphne_cores"]}  # fmt: skip
         row["ratio"] = row["median_tok_s"] / source
         rows.append(row)
         print(f"  {n} streams: median {row['median_tok_s']:.0f} tok/s (source {source:.0f}), "
@@ -263,46 +342,76 @@ def prepare(env: dict[str, str], rooms: int) -> list[str]:
     return paths
 
 
-async def run(args: argparse.Namespace, sim_url: str, ws_urls: list[str]) -> dict:
+async def run(args: argparse.Namespace, sim_url: str, ws_urls: list[str], meter: Meter) -> dict:
     direct = Direct(sim_url)
     relay = Relay(ws_urls)
     max_level = max(args.levels)
     sockets = [await relay.connect() for _ in range(max(21, max_level))]
+    profile = args.profile
     try:
         print("warming up")
         await asyncio.gather(*(relay.complete(s, "[[sim:tokens=20]]") for s in sockets[:20]))
         await asyncio.gather(*(direct.stream("[[sim:tokens=20]]") for _ in range(20)))
         print("time to first token, 20 concurrent 1,000 tok/s streams")
-        ttft = await added_ttft(direct, relay, sockets[:21], args.probes)
+        with meter.phase("ttft", profile):
+            ttft = await added_ttft(direct, relay, sockets[:21], args.probes, args.load)
         # The cancelled background streams' sockets need fresh ones for what follows.
         for old in sockets[1:21]:
             await old.close()
         sockets[1:21] = [await relay.connect() for _ in range(20)]
         print(f"  {ttft}")
+        if args.only_ttft:
+            return ttft
         print("one stream, as fast as it goes")
-        single = await single_stream(direct, relay, sockets[0], args.single_tokens)
+        with meter.phase("single", profile):
+            single = await single_stream(direct, relay, sockets[0], args.single_tokens)
         print(f"  {single}")
         print("quick edit of 200 tokens")
-        edit = await quick_edit(relay, sockets[0], args.edit_runs)
+        with meter.phase("quick_edit"):
+            edit = await quick_edit(relay, sockets[0], args.edit_runs)
         print(f"  {edit}")
         print("concurrent 1,000 tok/s streams through one daphne")
-        streams = await concurrent_streams(direct, relay, sockets, args.levels, args.stream_tokens)
+        with meter.phase("streams", profile):
+            streams = await concurrent_streams(
+                direct, relay, sockets, args.levels, args.stream_tokens, meter
+            )
     finally:
         for socket_ in sockets:
             await socket_.close()
     return {**ttft, **single, **edit, **streams}
 
 
+def pinned(cpus: set[int] | None):
+    """A preexec_fn that keeps a child on `cpus` (None: wherever the kernel likes)."""
+    if cpus is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "relay.json"))
+    parser.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=(os.cpu_count() or 1) >= 2,
+        help="daphne alone on CPU 0; simulator, Redis and this client on the others "
+        "(default on 2+ cores: measure Flint, not the load generator competing with it)",
+    )
+    parser.add_argument(
+        "--load", type=int, default=20, help="streams running while TTFT is probed (goal: 20)"
+    )
+    parser.add_argument("--only-ttft", action="store_true", help="measure time to first token only")
+    parser.add_argument(
+        "--profile", type=Path, help="write py-spy raw profiles of daphne per phase here"
+    )
     args = parser.parse_args()
     args.probes = 20 if args.quick else 150
     args.edit_runs = 3 if args.quick else 15
     args.single_tokens = 20_000 if args.quick else 100_000
     args.stream_tokens = 1000 if args.quick else 2000
-    args.levels = [10, 20] if args.quick else [10, 20, 30, 40, 50, 60]
+    args.levels = [10, 20] if args.quick else [10, 20, 30, 40, 50, 60, 80, 100, 120, 150]
 
     data_dir = Path(tempfile.mkdtemp(prefix="flint-bench-"))
     from editor.core.embedded_redis import EmbeddedRedis
@@ -324,22 +433,32 @@ def main() -> None:
     children = []
     daphne_log = data_dir / "daphne.log"
     print(f"daphne log: {daphne_log}")
+    daphne_cpus = rest_cpus = None
+    if args.pin:
+        daphne_cpus, rest_cpus = {0}, set(range(1, os.cpu_count() or 2))
+        os.sched_setaffinity(0, rest_cpus)  # this client
+        os.sched_setaffinity(redis.process.pid, rest_cpus)
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
     try:
         paths = prepare(env, rooms=-(-(max(args.levels) + 41) // SOCKETS_PER_ROOM))
         children.append(subprocess.Popen(
             [PYTHON, "manage.py", "simulate_models", "--port", str(sim_port),
              "--tokens-per-s", "1000", "--ttft-ms", "120", "--api-key", KEY],
-            cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, preexec_fn=pinned(rest_cpus),
         ))  # fmt: skip
         children.append(subprocess.Popen(
             [str(REPO / ".venv" / "bin" / "daphne"), "-b", "127.0.0.1", "-p", str(web_port),
              "webapp.asgi:application"],
             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=daphne_log.open("wb"),
+            preexec_fn=pinned(daphne_cpus),
         ))  # fmt: skip
         wait_port(sim_port)
         wait_port(web_port)
         ws_urls = [f"ws://127.0.0.1:{web_port}{path}" for path in paths]
-        results = asyncio.run(run(args, sim_url, ws_urls))
+        meter = Meter({"daphne": children[1].pid, "simulator": children[0].pid,
+                       "redis": redis.process.pid, "client": os.getpid()})  # fmt: skip
+        results = asyncio.run(run(args, sim_url, ws_urls, meter))
     finally:
         for child in children:
             child.terminate()
@@ -354,6 +473,9 @@ def main() -> None:
             "python": platform.python_version(),
         },
         "simulator": {"tokens_per_s": 1000, "ttft_ms": 120},
+        "pinned": "daphne on CPU 0; simulator, Redis, client on the rest" if args.pin else None,
+        "load_average_1m_at_end": round(os.getloadavg()[0], 2),
+        "cpu_cores_used": meter.phases,
         "frame_ms": 15,
         "quick": args.quick,
         **{k: round(v, 2) if isinstance(v, float) else v for k, v in results.items()},
