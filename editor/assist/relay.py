@@ -41,59 +41,63 @@ _ROUTES_TTL_S = 10.0
 QA_CONTEXT_FILES = 4
 
 
-class Coalescer:
-    """Gathers text and emits it in frames: the first piece at once, then one per interval.
+class FramePacer:
+    """Turns the model's text into frames: the first piece at once, then one per interval.
 
-    When the stream ends, what is left goes out at once instead of after the interval:
-    the last frame (and the done frame behind it) is what a quick edit waits for.
+    It runs in the task that reads the model's stream (gateway.PACER): just before that
+    task reads the network again, `before_read` sends what has arrived if a frame is due
+    and otherwise sleeps until one is, leaving the model's next writes in the kernel to
+    be read at once when the frame is due. Text that came in meanwhile would have waited for that
+    frame anyway, so no token is later than with a timer; the relay just wakes up once
+    per frame instead of once per network write. The stream's last text goes out as soon
+    as the stream ends (`flush`), which is what a quick edit waits for.
+
+    The start frame is sent on the first read too: by then the request is on its way to
+    the model, so telling the browser costs nothing on the way to the first token.
     """
 
-    def __init__(self, emit: Callable[[str], Awaitable[None]], interval_s: float) -> None:
+    def __init__(
+        self,
+        emit: Callable[[str], Awaitable[None]],
+        interval_s: float,
+        start: Callable[[], Awaitable[None]],
+    ) -> None:
         self.emit = emit
         self.interval = interval_s
+        self._start: Callable[[], Awaitable[None]] | None = start
         self.parts: list[str] = []
-        self.wake = asyncio.Event()
-        self.closing = False
-        self.pause: asyncio.Future | None = None
-        self.task = asyncio.create_task(self._run())
+        self.due = 0.0  # when the next frame may go
+        self.error: BaseException | None = None
 
     def push(self, text: str) -> None:
         self.parts.append(text)
-        self.wake.set()
 
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            if self.parts:
-                text = "".join(self.parts)
-                self.parts.clear()
-                await self.emit(text)
-            if self.closing and not self.parts:
-                return
-            if self.closing:
-                continue
-            self.pause = loop.create_future()
-            timer = loop.call_later(self.interval, _resolve, self.pause)
-            await self.pause
-            timer.cancel()
+    async def started(self) -> None:
+        """Send the start frame if it has not gone yet (before any delta, done or error)."""
+        start, self._start = self._start, None
+        if start is not None:
+            await start()
 
-    async def close(self) -> None:
-        """Emit what is left now, then stop."""
-        self.closing = True
-        self.wake.set()
-        if self.pause is not None:
-            _resolve(self.pause)
-        await self.task
+    async def flush(self) -> None:
+        await self.started()
+        if self.parts:
+            text = "".join(self.parts)
+            self.parts.clear()
+            self.due = time.monotonic() + self.interval
+            await self.emit(text)
 
-    def abort(self) -> None:
-        self.task.cancel()
-
-
-def _resolve(future: asyncio.Future) -> None:
-    if not future.done():
-        future.set_result(None)
+    async def before_read(self, *, backlog: bool) -> None:
+        try:
+            await self.started()
+            if not self.parts:
+                return  # nothing held back: the first token never waits
+            if time.monotonic() >= self.due:
+                await self.flush()
+        except Exception as exc:
+            self.error = exc  # the socket failed, not the model: the relay re-raises this
+            raise
+        if not backlog:  # a model faster than one read per frame is read flat out
+            await asyncio.sleep(max(0.0, self.due - time.monotonic()))
 
 
 class AssistSession:
@@ -106,6 +110,7 @@ class AssistSession:
         self.allowed: bool | None = None
         self.routes: dict[str, str] = {}
         self.routes_at = 0.0
+        self.routes_refresh: asyncio.Task | None = None
         self.tasks: dict[str, asyncio.Task] = {}
         self.completion: tuple[str, asyncio.Task] | None = None
         self.closed = False
@@ -145,6 +150,8 @@ class AssistSession:
     async def close(self) -> None:
         self.closed = True
         tasks = list(self.tasks.values())
+        if self.routes_refresh is not None:
+            tasks.append(self.routes_refresh)
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -199,12 +206,31 @@ class AssistSession:
         self.completion = (request.request_id, task)
 
     async def _routes(self) -> dict[str, str]:
-        if time.monotonic() - self.routes_at > _ROUTES_TTL_S:
+        """The room's routes: loaded once, then refreshed behind the request when stale.
+
+        A database call on the way to the first token waits for asgiref's one shared
+        sync thread, behind whatever else this process writes (usage rows, documents);
+        under load that wait was the relay's worst time to first token. A route changed
+        by an admin takes effect on a socket's next request after the refresh.
+        """
+        if self.routes_at == 0.0:
+            await self._load_routes()
+        elif time.monotonic() - self.routes_at > _ROUTES_TTL_S and (
+            self.routes_refresh is None or self.routes_refresh.done()
+        ):
+            self.routes_refresh = asyncio.create_task(self._load_routes())
+        return self.routes
+
+    async def _load_routes(self) -> None:
+        try:
             self.routes = await database_sync_to_async(selectors.room_routes_get)(
                 room_id=self.room.pk
             )
-            self.routes_at = time.monotonic()
-        return self.routes
+        except Exception:
+            if self.routes_at == 0.0:
+                raise
+            log.exception("could not refresh the routes of room %s", self.room.pk)
+        self.routes_at = time.monotonic()
 
     async def _tier(self, feature: str, requested: str | None) -> gateway.Tier:
         name = route_tier(feature=feature, room_routes=await self._routes(), requested=requested)
@@ -314,7 +340,7 @@ class AssistSession:
     ) -> None:
         started = time.perf_counter()
         stream: gateway.ChatStream | None = None
-        coalescer: Coalescer | None = None
+        pacer: FramePacer | None = None
         status = "ok"
         error: ModelError | None = None
         prompt: Prompt | None = None
@@ -331,33 +357,36 @@ class AssistSession:
                 # Nothing was streamed yet: only the person who asked needs to know.
                 await self.send(_error_frame(request_id, exc.kind, exc.message, feature=feature))
                 return
-            await out(
-                {
-                    "type": "assist.start",
-                    "request_id": request_id,
-                    "feature": feature,
-                    **tier.public(),
-                    "demo": bool(getattr(settings, "FLINT_DEMO_MODE", False)),
-                    "trimmed": prompt.trimmed,
-                    "trim_notes": prompt.notes,
-                    **extra,
-                }
-            )
+            start_frame = {
+                "type": "assist.start",
+                "request_id": request_id,
+                "feature": feature,
+                **tier.public(),
+                "demo": bool(getattr(settings, "FLINT_DEMO_MODE", False)),
+                "trimmed": prompt.trimmed,
+                "trim_notes": prompt.notes,
+                **extra,
+            }
 
             async def emit(text: str) -> None:
                 await out({"type": "assist.delta", "request_id": request_id, "text": text})
 
             interval = int(getattr(settings, "FLINT_ASSIST_FRAME_MS", 15)) / 1000
-            coalescer = Coalescer(emit, interval)
+            pacer = FramePacer(emit, interval, lambda: out(start_frame))
             stream = gateway.chat_stream(
                 tier=tier, messages=prompt.messages, max_tokens=prompt.max_tokens
             )
+            token = gateway.PACER.set(pacer)  # this task's reads of the model are paced
             try:
                 async for text in stream:
-                    coalescer.push(text)
+                    pacer.push(text)
             except ModelError as exc:
+                if pacer.error is not None:
+                    raise pacer.error from exc  # our socket broke, not the model
                 error, status = exc, "error"
-            await coalescer.close()
+            finally:
+                gateway.PACER.reset(token)
+            await pacer.flush()
             if error is not None:
                 await out(
                     _error_frame(
@@ -373,10 +402,10 @@ class AssistSession:
                 await out(self._done_frame(request_id, feature, stream, prompt, extra))
         except asyncio.CancelledError:
             status = "cancelled"
-            if coalescer is not None:
-                coalescer.abort()
             if not self.closed:
                 with contextlib.suppress(Exception):
+                    if pacer is not None:
+                        await pacer.started()
                     await out(
                         {
                             "type": "assist.done",

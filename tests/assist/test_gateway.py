@@ -229,3 +229,71 @@ def test_unknown_tier_is_invalid():
     with pytest.raises(ModelError) as caught:
         gateway.tier_get("huge")
     assert caught.value.kind == "invalid"
+
+
+class _CountingPacer:
+    """Holds each read back by `pause` seconds, as the relay does between frames."""
+
+    def __init__(self, pause: float) -> None:
+        self.pause = pause
+        self.reads = 0
+        self.backlogged = 0
+
+    async def before_read(self, *, backlog: bool) -> None:
+        self.reads += 1
+        self.backlogged += backlog
+        if not backlog:
+            await asyncio.sleep(self.pause)
+
+
+async def _paced(stream: gateway.ChatStream, pacer: _CountingPacer) -> list[str]:
+    token = gateway.PACER.set(pacer)
+    try:
+        return await _drain(stream)
+    finally:
+        gateway.PACER.reset(token)
+
+
+async def test_a_paced_reader_reads_many_model_writes_at_once(tiers, simulator):
+    # 500 tokens at 5,000 tok/s: the simulator writes every 2 ms, ~50 writes in 100 ms.
+    simulator.simulator.ttft_ms = 0
+    pacer = _CountingPacer(pause=0.015)
+    stream = gateway.chat_stream(tier=gateway.tier_get("fast"), messages=_ask("[[sim:tokens=500]]"))
+    text = "".join(await _paced(stream, pacer))
+    assert len(tokenize(text)) == 500 and stream.finish_reason == "stop"
+    assert pacer.reads < 25  # one read per pause (~7 in 100 ms), not one per write
+
+
+async def test_a_model_faster_than_the_pace_is_read_flat_out(tiers, simulator):
+    # 40,000 tokens as fast as the simulator goes: several MB, more than one read holds.
+    pacer = _CountingPacer(pause=0.5)
+    stream = gateway.chat_stream(
+        tier=gateway.tier_get("fast"),
+        messages=_ask("[[sim:tokens=40000 tps=0 ttft_ms=0]]"),
+        max_tokens=50_000,
+    )
+    started = time.perf_counter()
+    text = "".join(await _paced(stream, pacer))
+    assert len(tokenize(text)) == 40_000
+    # Most reads came back full, and the pacer was told not to wait before the next:
+    # paused before every read, this would take reads x 0.5 s.
+    assert pacer.backlogged > 10 and pacer.reads - pacer.backlogged <= 5
+    assert time.perf_counter() - started < pacer.pause * 8
+
+
+async def test_other_readers_are_not_paced(tiers, simulator):
+    simulator.simulator.ttft_ms = 0
+    pacer = _CountingPacer(pause=0.015)
+    token = gateway.PACER.set(pacer)
+    try:
+        # A task started without the pacer (as a Celery-side or unrelated reader would be).
+        async def unpaced() -> list[str]:
+            gateway.PACER.set(None)
+            return await _drain(
+                gateway.chat_stream(tier=gateway.tier_get("fast"), messages=_ask("hi"))
+            )
+
+        assert await asyncio.create_task(unpaced())
+    finally:
+        gateway.PACER.reset(token)
+    assert pacer.reads == 0

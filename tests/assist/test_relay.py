@@ -332,3 +332,65 @@ async def test_completion_feedback_feeds_the_acceptance_rate(cast, tiers):
     await bob.disconnect()
     rate = await sync_to_async(completion_acceptance)(room_id=cast.room.pk)
     assert rate == {"shown": 2, "accepted": 1, "dismissed": 1, "rate": 0.5}
+
+
+async def test_a_1000_tok_s_stream_goes_out_about_once_per_frame_interval(
+    cast, tiers, simulator, settings
+):
+    simulator.simulator.tokens_per_s = 1000  # the simulator writes every ~2 ms
+    settings.FLINT_ASSIST_FRAME_MS = 15
+    bob = await _join(cast.bob, cast.room)
+    await bob.send_json_to(
+        {"type": "assist.edit", "request_id": "e1", "selection": "x",
+         "instruction": "[[sim:tokens=300]]"}
+    )  # fmt: skip
+    _, deltas, done = await _stream(bob, "e1")
+    assert len(tokenize("".join(d["text"] for d in deltas))) == 300
+    # ~300 ms of tokens: about 20 frames of 15 ms, not one per write (~150) nor one lump.
+    assert 5 <= len(deltas) <= 300 / 15 + 5
+    assert done["status"] == "ok"
+    await bob.disconnect()
+
+
+async def test_stale_routes_are_refreshed_behind_the_request(cast, tiers, monkeypatch):
+    from editor.assist import relay
+
+    monkeypatch.setattr(relay, "_ROUTES_TTL_S", 0.0)
+    bob = await _join(cast.bob, cast.room)
+
+    async def tier_of(request_id: str) -> str:
+        await bob.send_json_to(
+            {"type": "assist.edit", "request_id": request_id, "selection": "x",
+             "instruction": "go"}
+        )  # fmt: skip
+        start, _, _ = await _stream(bob, request_id)
+        return start["tier"]
+
+    assert await tier_of("r1") == "fast"
+    await sync_to_async(room_route_set)(
+        room=cast.room, actor=cast.alice, feature="quick_edit", tier="deep"
+    )
+    # The stale routes answer at once (no database wait on the way to the first token)...
+    assert await tier_of("r2") == "fast"
+    # ...and the refresh they started is what the next requests see.
+    assert await tier_of("r3") == "deep"
+    await bob.disconnect()
+
+
+async def test_an_unreachable_model_still_gets_start_then_a_clear_error(cast, tiers, settings):
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    settings.FLINT_MODEL_TIERS = {
+        **settings.FLINT_MODEL_TIERS,
+        "fast": {**settings.FLINT_MODEL_TIERS["fast"], "base_url": f"http://127.0.0.1:{port}/v1"},
+    }
+    settings.FLINT_MODEL_RETRIES = 0
+    bob = await _join(cast.bob, cast.room)
+    await bob.send_json_to({"type": "assist.complete", "request_id": "c1", "prefix": "x = "})
+    start, deltas, error = await _stream(bob, "c1")
+    assert (start["type"], deltas, error["type"]) == ("assist.start", [], "assist.error")
+    assert error["kind"] == "model_down" and "Could not reach" in error["message"]
+    await bob.disconnect()
