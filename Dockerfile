@@ -13,6 +13,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# bubblewrap: the sandbox deep tasks run commands in (editor/agents/sandbox.py). Without
+# it the worker still runs tasks, with commands disabled.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends bubblewrap \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system flint \
     && useradd --system --gid flint --home-dir /app --shell /usr/sbin/nologin flint \
     && mkdir -p /data \
