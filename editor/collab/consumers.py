@@ -20,6 +20,7 @@ from editor.collab.documents import DocumentInfo, document_get
 from editor.collab.hub import SharedDoc, hub
 from editor.collab.protocol import QUERY_AWARENESS, ProtocolError, parse
 from editor.core import closecodes
+from editor.core.errors import NotFound
 from editor.rooms.events import user_group
 from editor.rooms.permissions import EffectiveRoomRole, room_role
 
@@ -73,7 +74,11 @@ class DocConsumer(AsyncWebsocketConsumer):
         group = user_group(user.pk)
         await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined.append(group)
-        self.shared = await hub().open(doc_id, text=self.info.text, peer=self)
+        try:
+            self.shared = await hub().open(doc_id, text=self.info.text, peer=self)
+        except NotFound as exc:  # deleted between the lookup and the first load
+            await self.refuse(closecodes.NOT_FOUND, exc.message)
+            return
         await self.send(bytes_data=self.shared.sync_step1())
         awareness = self.shared.awareness_snapshot()
         if awareness is not None:
@@ -83,6 +88,11 @@ class DocConsumer(AsyncWebsocketConsumer):
         self.closed = True
         await self.close(code=code, reason=(reason or closecodes.REASONS[code])[:120])
         await self._leave()
+
+    async def close_document(self, code: int, reason: str) -> None:
+        """Called by the hub when the file was deleted (in any process)."""
+        if not self.closed:
+            await self.refuse(code, reason)
 
     async def disconnect(self, code: int) -> None:
         await self._leave()

@@ -7,6 +7,10 @@ which skip their own messages by hub id.
 
 Order of an editor's update: decode-check, append to the log, apply, send to the other
 local clients, publish to other processes. Nobody sees an update that is not stored yet.
+
+Writes from outside a socket (editor/collab/services.py: API writes, uploads, tasks) are
+stored by their writer and published to the same group; a "collab.close" message on it
+closes every socket of a document that was deleted.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from channels.layers import get_channel_layer
 from pycrdt import Awareness, Doc, Text, YSyncMessageType
 
 from editor.collab import conf, store
-from editor.collab.documents import TEXT_NAME, text_of
+from editor.collab.documents import TEXT_NAME, document_text_mirror, text_of
 from editor.collab.protocol import (
     ProtocolError,
     awareness_message,
@@ -43,6 +47,10 @@ class Peer(Protocol):
     awareness_ids: set[int]
 
     async def send(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None: ...
+
+    async def close_document(self, code: int, reason: str) -> None:
+        """The document is gone (its file was deleted): close with `code`."""
+        ...
 
 
 def doc_group(doc_id: UUID) -> str:
@@ -64,6 +72,8 @@ class SharedDoc:
         self.awareness.set_local_state(None)  # the server itself has no cursor
         self.awareness.observe(self._on_awareness)
         self.peers: set[Peer] = set()
+        self.ready = False  # set once the stored updates are in: readers wait for that
+        self.closed = False  # the file was deleted: drop whatever still arrives
         self.appended_since_compaction = 0
         self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -103,8 +113,9 @@ class SharedDoc:
 
     async def client_update(self, update: bytes, origin: Peer) -> None:
         """An editor's update: check, store, apply, relay to everyone else."""
-        if update in (b"", b"\x00\x00"):
-            return  # empty update (a client with nothing to add answering step 1)
+        if update in (b"", b"\x00\x00") or self.closed:
+            # Empty (a client with nothing to add answering step 1), or the file is gone.
+            return
         try:
             # Decoding it in a scratch document costs the update's size, not the doc's,
             # and keeps a malformed update out of both the log and the live document.
@@ -202,10 +213,19 @@ class SharedDoc:
         self._compactor = self.hub.spawn(self._compact())
 
     async def _compact(self) -> None:
+        if self.closed:
+            return
         try:
-            await database_sync_to_async(store.document_compact)(doc_id=self.doc_id)
+            await database_sync_to_async(_compact_and_mirror)(doc_id=self.doc_id)
         except Exception:
             log.exception("compaction of %s failed; the log is intact", self.doc_id)
+
+
+def _compact_and_mirror(*, doc_id: UUID) -> None:
+    """Compact, then refresh the file row's copy of the text (sizes in the file list)."""
+    result = store.document_compact(doc_id=doc_id)
+    if result.text is not None:
+        document_text_mirror(doc_id=doc_id, text=result.text)
 
 
 class Hub:
@@ -213,6 +233,7 @@ class Hub:
 
     def __init__(self) -> None:
         self.id = uuid.uuid4().hex
+        self.loop = asyncio.get_running_loop()
         self.docs: dict[UUID, SharedDoc] = {}
         self._open_locks: dict[UUID, asyncio.Lock] = {}
         self._channel: str | None = None
@@ -248,13 +269,14 @@ class Hub:
         try:
             await self._subscribe(doc_id)
             updates = await database_sync_to_async(store.document_load_or_init)(
-                doc_id=doc_id, text=text
+                doc_id=doc_id, text=text, file_required=True
             )
             for update in updates:
                 try:
                     shared.apply(update)
                 except ValueError:
                     log.error("skipped an undecodable stored update of %s", doc_id)
+            shared.ready = True
         except BaseException:
             with _registry_lock:
                 self.docs.pop(doc_id, None)
@@ -292,6 +314,42 @@ class Hub:
             await self._unsubscribe(doc_id)
             await shared.flush()
         await shared._compact()
+
+    async def shut(self, doc_id: UUID, *, code: int, reason: str) -> None:
+        """The document's file was deleted: close its sockets here and drop it from memory."""
+        lock = self._open_locks.setdefault(doc_id, asyncio.Lock())
+        async with lock:
+            with _registry_lock:
+                shared = self.docs.pop(doc_id, None)
+            self._open_locks.pop(doc_id, None)
+            if shared is None:
+                return
+            shared.closed = True
+            if shared._evict_timer is not None:
+                shared._evict_timer.cancel()
+            await self._unsubscribe(doc_id)
+        peers = list(shared.peers)
+        shared.peers.clear()
+        for peer in peers:
+            try:
+                await peer.close_document(code, reason)
+            except Exception:
+                log.debug("closing a peer of a deleted document failed", exc_info=True)
+        await shared.flush()
+        # An update a client sent just before the close may have been stored after the
+        # delete's commit: forget again, now that nothing here can add to the log.
+        await database_sync_to_async(store.document_forget)(doc_id=doc_id)
+
+    def call_soon(self, coro) -> None:
+        """Run `coro` on this hub's loop, from any thread (services deliver writes so)."""
+
+        def start() -> None:
+            self.spawn(coro)
+
+        try:
+            self.loop.call_soon_threadsafe(start)
+        except RuntimeError:  # the loop is closed (a test ended): nobody to tell
+            coro.close()
 
     async def close(self) -> None:
         """Stop the relay and background work (a test's loop ends; daphne's never does)."""
@@ -369,6 +427,14 @@ class Hub:
                 shared.remote_update(message["data"])
             elif message["type"] == "collab.awareness":
                 shared.remote_awareness(message["data"])
+            elif message["type"] == "collab.close":
+                self.spawn(
+                    self.shut(
+                        shared.doc_id,
+                        code=int(message.get("code", 4004)),
+                        reason=str(message.get("reason", "")),
+                    )
+                )
 
     async def _refresh_groups(self) -> None:
         while True:
@@ -392,7 +458,17 @@ def hub() -> Hub:
 
 
 def loaded(doc_id: UUID) -> SharedDoc | None:
-    """The live document if this process has it open (callable from any thread)."""
+    """The live document if this process has it open and loaded (callable from any thread)."""
+    with _registry_lock:
+        for each in list(_hubs.values()):
+            shared = each.docs.get(doc_id)
+            if shared is not None and shared.ready:
+                return shared
+    return None
+
+
+def attached(doc_id: UUID) -> SharedDoc | None:
+    """The live document if this process has it open, loaded or still loading."""
     with _registry_lock:
         for each in list(_hubs.values()):
             shared = each.docs.get(doc_id)

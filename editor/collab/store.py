@@ -9,16 +9,20 @@ twice (harmless: updates are idempotent) and never a gap.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from pycrdt import Doc, get_update
 
-from editor.collab.documents import base_update, text_of
+from editor.collab.documents import base_update, document_lock, text_of
 from editor.collab.models import DocSnapshot, DocUpdate
+from editor.core.errors import NotFound
 
 _DELETE_CHUNK = 500
+# Doc ids per `IN (...)`: well under SQLite's and PostgreSQL's bound-parameter limits.
+_IDS_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class Compaction:
     merged: int  # log rows folded into the snapshot and deleted
     kept: int  # rows left in the log (appended meanwhile, or not yet integrable)
     snapshot_bytes: int
+    text: str | None = None  # the compacted text (None when there was nothing to fold)
 
 
 def updates_append(*, doc_id: UUID, updates: list[bytes]) -> None:
@@ -40,15 +45,80 @@ def document_load(*, doc_id: UUID) -> list[bytes]:
     return rows + ([bytes(snapshot)] if snapshot is not None else [])
 
 
-def document_load_or_init(*, doc_id: UUID, text: str) -> list[bytes]:
-    """The stored updates, or (first open ever) the file's text as the stored base update."""
+def documents_load(*, doc_ids: Iterable[UUID]) -> dict[UUID, list[bytes]]:
+    """Stored updates of many documents (snapshot first), one query per 500 docs.
+
+    Docs with nothing stored are absent. The log and the snapshots are read in one
+    statement (UNION ALL), so a concurrent compaction cannot hide rows between two reads.
+    """
+    found: dict[UUID, list[tuple[int, bytes]]] = {}
+    ids = list(dict.fromkeys(doc_ids))
+    for start in range(0, len(ids), _IDS_CHUNK):
+        chunk = ids[start : start + _IDS_CHUNK]
+        # order_by(): no ORDER BY inside a UNION (DocUpdate is ordered by default).
+        log = (
+            DocUpdate.objects.filter(doc_id__in=chunk)
+            .order_by()
+            .values_list("doc_id", "id", "data")
+        )
+        snapshots = (
+            DocSnapshot.objects.filter(doc_id__in=chunk)
+            .order_by()
+            .annotate(seq=models.Value(-1, output_field=models.BigIntegerField()))
+            .values_list("doc_id", "seq", "data")
+        )
+        for doc_id, seq, data in log.union(snapshots, all=True):
+            found.setdefault(_uuid(doc_id), []).append((seq, bytes(data)))
+    # Snapshot (-1) first, then the log in order: fewest pending structs while applying.
+    return {doc_id: [data for _, data in sorted(rows)] for doc_id, rows in found.items()}
+
+
+def document_has_state(*, doc_id: UUID) -> bool:
+    """Whether the document has collaborative state (it was opened or written live)."""
+    # The log before the snapshot: compaction moves rows from one to the other.
+    return (
+        DocUpdate.objects.filter(doc_id=doc_id).exists()
+        or DocSnapshot.objects.filter(doc_id=doc_id).exists()
+    )
+
+
+def documents_with_state(*, doc_ids: Iterable[UUID]) -> set[UUID]:
+    """The subset of `doc_ids` that has collaborative state."""
+    ids = list(dict.fromkeys(doc_ids))
+    found: set[UUID] = set()
+    for start in range(0, len(ids), _IDS_CHUNK):
+        chunk = ids[start : start + _IDS_CHUNK]
+        log = DocUpdate.objects.filter(doc_id__in=chunk).order_by().values_list("doc_id", flat=True)
+        snapshots = (
+            DocSnapshot.objects.filter(doc_id__in=chunk).order_by().values_list("doc_id", flat=True)
+        )
+        found.update(_uuid(doc_id) for doc_id in log.union(snapshots))
+    return found
+
+
+def document_load_or_init(*, doc_id: UUID, text: str, file_required: bool = False) -> list[bytes]:
+    """The stored updates, or (first open ever) the file's text as the stored base update.
+
+    The base is made under a lock on the file's row, from the row's text as it is then:
+    a write through `doc_text_replace` (which takes the same lock) either lands before
+    it (and is the base) or finds the state and writes an update on top. `text` is used
+    when there is no file row, unless `file_required` (then the file was deleted: NotFound).
+    """
     updates = document_load(doc_id=doc_id)
     if updates:
         return updates
-    # Two processes may both get here: they write the same deterministic update twice.
-    base = base_update(text)
-    updates_append(doc_id=doc_id, updates=[base])
-    return [base]
+    with transaction.atomic():
+        info = document_lock(doc_id=doc_id)
+        if info is None and file_required:
+            raise NotFound("This file was deleted.")
+        updates = document_load(doc_id=doc_id)
+        if updates:
+            return updates
+        # Two processes may both get here (SQLite has no row locks): they write the same
+        # deterministic update twice.
+        base = base_update(info.text if info is not None else text)
+        updates_append(doc_id=doc_id, updates=[base])
+        return [base]
 
 
 def document_text_stored(*, doc_id: UUID) -> str | None:
@@ -97,6 +167,7 @@ def document_compact(*, doc_id: UUID) -> Compaction:
                 merged=len(merged_ids),
                 kept=len(rows) - len(merged_ids),
                 snapshot_bytes=len(merged_state),
+                text=text_of(doc),
             )
     except IntegrityError:
         # Another process created the first snapshot at the same moment and rolled us back;
@@ -122,5 +193,20 @@ def document_forget(*, doc_id: UUID) -> None:
     DocSnapshot.objects.filter(doc_id=doc_id).delete()
 
 
+@transaction.atomic
+def documents_forget(*, doc_ids: Iterable[UUID]) -> None:
+    """`document_forget` for many documents (a folder was deleted), 500 per statement."""
+    ids = list(dict.fromkeys(doc_ids))
+    for start in range(0, len(ids), _IDS_CHUNK):
+        chunk = ids[start : start + _IDS_CHUNK]
+        DocUpdate.objects.filter(doc_id__in=chunk).delete()
+        DocSnapshot.objects.filter(doc_id__in=chunk).delete()
+
+
 def _log(doc_id: UUID):
     return DocUpdate.objects.filter(doc_id=doc_id).order_by("id")
+
+
+def _uuid(value: UUID | str) -> UUID:
+    # SQLite hands UUIDs back as hex strings from a UNION (no field to convert them).
+    return value if isinstance(value, UUID) else UUID(str(value))

@@ -230,3 +230,57 @@ async def test_an_idle_document_socket_stays_open(live_processes, cast):
     finally:
         await ws.close()
         await late_ws.close()
+
+
+async def test_a_write_from_a_worker_thread_reaches_clients_on_real_daphnes(live_processes, cast):
+    """doc_text_replace as a Celery task runs it: sync code on a thread with no loop, in a
+    process that has no socket of the document; two daphnes relay it to their clients."""
+    import threading
+
+    from editor.collab.services import doc_text_replace, documents_forget
+
+    source = "".join(f"row {i}\n" for i in range(8))
+    file = await sync_to_async(text_file)(cast.room, text=source)
+    first = await sync_to_async(live_processes.daphne)()
+    second = await sync_to_async(live_processes.daphne)()
+    one_ws, one = await _connect(first, file.doc_id, cast.bob)
+    two_ws, two = await _connect(second, file.doc_id, cast.alice)
+    await two.insert(0, "# alice\n")
+    await one.pump_until(lambda: "# alice" in str(one.text), timeout=10)
+    written = str(one.text).replace("row 3\n", "row three\n")
+    errors: list[BaseException] = []
+
+    def task(action) -> None:
+        try:
+            action()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    def write() -> None:
+        doc_text_replace(doc_id=file.doc_id, text=written, origin="task:live")
+
+    def delete() -> None:
+        from django.db import transaction
+
+        with transaction.atomic():
+            documents_forget(doc_ids=[file.doc_id])
+
+    try:
+        worker = threading.Thread(target=task, args=(write,))
+        worker.start()
+        await asyncio.get_running_loop().run_in_executor(None, worker.join)
+        assert not errors, errors
+        for client in (one, two):
+            await client.pump_until(lambda c=client: str(c.text) == written, timeout=10)
+
+        worker = threading.Thread(target=task, args=(delete,))
+        worker.start()
+        await asyncio.get_running_loop().run_in_executor(None, worker.join)
+        assert not errors, errors
+        for client in (one, two):
+            with pytest.raises(Closed) as closed:
+                await client.pump_until(lambda: False, timeout=10)
+            assert closed.value.code == closecodes.NOT_FOUND
+    finally:
+        await one_ws.close()
+        await two_ws.close()
