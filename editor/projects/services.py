@@ -4,6 +4,10 @@ Uploads live in uploads.py. Every write here is authorized with ROOM_EDIT, runs 
 transaction and tells the room "files.changed" after commit. Folders are implied by file
 paths; an empty folder the user creates is kept as a ProjectFolder row until it is deleted
 or something is put in it (the row may stay; listing merges both).
+
+Text goes into the live shared document (editor/collab/services.py), which is the source
+of truth once a file has one; the row keeps a copy (text, size, sha256) for listings.
+Deleting files drops their documents and closes their sockets in every process.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from editor.collab.services import doc_text_replace, documents_forget
 from editor.core.errors import Conflict, Invalid, NotFound
 from editor.projects.blobs import blobs_collect
 from editor.projects.languages import language_for
 from editor.projects.models import FileKind, ProjectFile, ProjectFolder
 from editor.projects.paths import parents, path_key, path_normalize, shown
+from editor.projects.selectors import file_text_current
 from editor.rooms.events import room_event_send
 from editor.rooms.models import Room
 from editor.rooms.permissions import Action, require
@@ -115,7 +121,12 @@ def file_write(
     text: str,
     expected_sha256: str | None = None,
 ) -> ProjectFile:
-    """Replace an editable file's text; `expected_sha256` turns a lost update into Conflict."""
+    """Replace an editable file's text; `expected_sha256` turns a lost update into Conflict.
+
+    The change reaches the live document as the smallest edit, so people typing in the
+    file elsewhere keep their edits (a full replacement would wipe them). `expected_sha256`
+    is compared with the text as users see it now, as `file_get` reports it.
+    """
     require(actor, Action.ROOM_EDIT, room)
     target = ProjectFile.objects.select_for_update().filter(room=room, pk=file_id).first()
     if target is None:
@@ -123,12 +134,15 @@ def file_write(
     if not target.editable:
         why = "binary" if target.kind == FileKind.BINARY else "larger than the editable limit"
         raise Conflict(f"{shown(target.path)} is read-only: it is {why}.", code="read_only")
-    if expected_sha256 and expected_sha256 != target.sha256:
-        raise Conflict(
-            f"{shown(target.path)} changed since you read it. Reload it and try again.",
-            code="stale",
-        )
     data = _text_bytes(text)
+    if expected_sha256:
+        current = (file_text_current(target) or "").encode("utf-8", "surrogatepass")
+        if expected_sha256 != hashlib.sha256(current).hexdigest():
+            raise Conflict(
+                f"{shown(target.path)} changed since you read it. Reload it and try again.",
+                code="stale",
+            )
+    doc_text_replace(doc_id=target.doc_id, text=text, origin=f"api:{actor.pk}")
     target.text = text
     target.size = len(data)
     target.sha256 = hashlib.sha256(data).hexdigest()
@@ -216,6 +230,7 @@ def path_delete(*, room: Room, actor: AbstractBaseUser, path: str) -> int:
         room=room, path_key__startswith=key + "/"
     )
     blobs = set(files.exclude(blob="").values_list("blob", flat=True))
+    documents_forget(doc_ids=list(files.values_list("doc_id", flat=True)))
     count, _ = files.delete()
     folder_count, _ = folders.delete()
     if not count and not folder_count:

@@ -6,6 +6,10 @@ applies the plan in one transaction. Uploads merge into the project: files the u
 does not mention are kept. Uploads up to FLINT_UPLOAD_INLINE_MAX_BYTES are staged inside
 the request; larger ones are saved to the staging folder and staged by a Celery worker,
 which reports "upload.progress" events to the room.
+
+A changed file that is open in the editor (it has a live document) is changed through
+that document, as the smallest edit, so connected people see the new content at once;
+a text file replaced by a binary one has its document dropped and its sockets closed.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from editor.collab.selectors import docs_with_state
+from editor.collab.services import FILE_NOT_TEXT, doc_text_replace, documents_forget
 from editor.core.errors import Conflict, FlintError, Gone, Invalid, NotFound
 from editor.projects.archives import (
     FolderItem,
@@ -37,6 +43,7 @@ from editor.projects.blobs import blob_exists, blobs_collect
 from editor.projects.ingest import Limits, ProgressFn, StageResult, _mb, stage
 from editor.projects.models import ProjectFile, ProjectFolder, Upload, UploadEntry, UploadStatus
 from editor.projects.paths import parents, path_key, shown
+from editor.projects.selectors import file_hashes_current
 from editor.rooms.events import room_event_send
 from editor.rooms.models import Room
 from editor.rooms.permissions import Action, require
@@ -245,13 +252,11 @@ def _ingest(upload: Upload, reader: Reader, *, progress: ProgressFn | None) -> N
 
 
 def upload_plan(*, upload: Upload, result: StageResult | None = None) -> dict[str, Any]:
-    """Compare the staged entries with the project; Invalid if a file would meet a folder."""
-    existing = {
-        key: (path, sha)
-        for key, path, sha in ProjectFile.objects.filter(room_id=upload.room_id).values_list(
-            "path_key", "path", "sha256"
-        )
-    }
+    """Compare the staged entries with the project; Invalid if a file would meet a folder.
+
+    Open files are compared by their live text, not the row's possibly older copy.
+    """
+    existing = file_hashes_current(room_id=upload.room_id)
     folder_keys = {path_key(p) for path, _ in existing.values() for p in parents(path)}
     folder_keys |= set(
         ProjectFolder.objects.filter(room_id=upload.room_id).values_list("path_key", flat=True)
@@ -406,14 +411,17 @@ def upload_confirm(*, room: Room, actor: AbstractBaseUser, upload_id: Any) -> di
     existing = {
         f.path_key: f
         for f in ProjectFile.objects.filter(room=room).only(
-            "id", "path", "path_key", "sha256", "blob"
+            "id", "path", "path_key", "sha256", "blob", "doc_id", "editable"
         )
     }
+    hashes = file_hashes_current(room_id=room.pk)
+    live = docs_with_state(f.doc_id for f in existing.values())
     fields = ["path", "kind", "editable", "size", "sha256", "language", "text", "blob"]
     now = timezone.now()
     to_create: list[ProjectFile] = []
     to_update: list[ProjectFile] = []
     old_blobs: set[str] = set()
+    no_longer_text: list[Any] = []
     for entry in UploadEntry.objects.filter(upload=upload).iterator(chunk_size=500):
         if entry.blob and not blob_exists(entry.blob):
             raise Conflict(f"The stored content of {shown(entry.path)} is missing. Upload again.")
@@ -423,10 +431,22 @@ def upload_confirm(*, room: Room, actor: AbstractBaseUser, upload_id: Any) -> di
             to_create.append(
                 ProjectFile(room=room, path_key=entry.path_key, updated_by=actor, **values)
             )
-        elif current.sha256 != entry.sha256 or current.path != entry.path:
+        elif (
+            hashes.get(entry.path_key, ("", current.sha256))[1] != entry.sha256
+            or current.path != entry.path
+        ):
             if current.blob and current.blob != entry.blob:
                 old_blobs.add(current.blob)
             to_update.append(ProjectFile(id=current.id, updated_by=actor, updated_at=now, **values))
+            if current.doc_id in live:
+                # Forgetting the history instead would let connected clients sync the old
+                # text straight back; write the new text through the live document.
+                if entry.editable and entry.text is not None:
+                    doc_text_replace(
+                        doc_id=current.doc_id, text=entry.text, origin=f"upload:{upload.id}"
+                    )
+                else:
+                    no_longer_text.append(current.doc_id)
         if len(to_create) >= 500:
             ProjectFile.objects.bulk_create(to_create)
             to_create = []
@@ -435,6 +455,7 @@ def upload_confirm(*, room: Room, actor: AbstractBaseUser, upload_id: Any) -> di
             to_update = []
     ProjectFile.objects.bulk_create(to_create)
     ProjectFile.objects.bulk_update(to_update, [*fields, "updated_by", "updated_at"])
+    documents_forget(doc_ids=no_longer_text, reason=FILE_NOT_TEXT)
     file_keys = set(existing) | set(
         UploadEntry.objects.filter(upload=upload).values_list("path_key", flat=True)
     )

@@ -58,3 +58,16 @@ def celery_eager():
     app.conf.task_always_eager = True
     yield app
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+async def collab_hub():
+    """For tests with document sockets: stop this loop's collab hub before the loop ends."""
+    yield
+    import asyncio
+
+    from editor.collab import hub
+
+    current = hub._hubs.get(asyncio.get_running_loop())
+    if current is not None:
+        await current.close()
