@@ -35,6 +35,9 @@ export class RoomChat {
     this.form.querySelector("button[type=submit]").disabled = !can;
     this.input.disabled = !can;
     this.viewerNote.hidden = can;
+    // Viewers need neither what a question would include nor the editing keys.
+    this.context.hidden = !can;
+    for (const hint of this.root.querySelectorAll(".assist-keys")) hint.hidden = !can;
   }
 
   renderContext() {
