@@ -11,7 +11,7 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
-from editor.agents.changesets import changeset_apply, changeset_undo
+from editor.agents.changesets import changeset_apply, changeset_reject, changeset_undo
 from editor.agents.present import comment_out, run_out, task_brief
 from editor.agents.review import review_comment_resolve, review_start
 from editor.agents.selectors import (
@@ -240,6 +240,16 @@ def tasks_undo(request: HttpRequest, room_id: int, task_id: int, payload: UndoIn
     """Undo applied files (all or `paths`), refused (409) if one changed since."""
     task = _task(request, room_id, task_id)
     files = changeset_undo(task=task, actor=request.auth, paths=payload.paths)
+    return {"task": task.pk, "files": files}
+
+
+@router.post(
+    "/rooms/{room_id}/tasks/{int:task_id}/reject", response={200: ApplyOut, **errors(403, 404)}
+)
+def tasks_reject(request: HttpRequest, room_id: int, task_id: int, payload: UndoIn):
+    """Turn down pending or conflicted files (all or `paths`); nothing is written."""
+    task = _task(request, room_id, task_id)
+    files = changeset_reject(task=task, actor=request.auth, paths=payload.paths)
     return {"task": task.pk, "files": files}
 
 

@@ -199,6 +199,27 @@ def changeset_undo(
     return results
 
 
+def changeset_reject(
+    *, task: Task, actor: AbstractBaseUser, paths: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Turn down pending (or conflicted) files, all or the named ones; applied ones stay."""
+    require(actor, Action.ROOM_EDIT, task.room)
+    changes = {c.path: c for c in ChangeFile.objects.filter(task=task)}
+    for path in paths or []:
+        if path not in changes:
+            raise Invalid(f"{path}: this task's changeset does not touch that file.")
+    targets = [changes[p] for p in dict.fromkeys(paths)] if paths else list(changes.values())
+    results = []
+    with transaction.atomic():
+        for change in targets:
+            if change.status in (ChangeStatus.PENDING, ChangeStatus.CONFLICT):
+                change.status, change.conflicts = ChangeStatus.REJECTED, []
+                change.save(update_fields=["status", "conflicts", "updated_at"])
+            results.append({"path": change.path, "status": change.status, "conflicts": []})
+        _announce(task)
+    return results
+
+
 def _announce(task: Task) -> None:
     payload = {
         "task": task.pk,

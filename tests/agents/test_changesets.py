@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from editor.agents.changesets import changeset_apply, changeset_undo
+from editor.agents.changesets import changeset_apply, changeset_reject, changeset_undo
 from editor.agents.models import ChangeFile, SnapshotFile, Task
 from editor.agents.runner import task_run
 from editor.agents.services import task_cancel, task_start, variant_pick
@@ -120,6 +120,25 @@ def test_undo_restores_the_file_unless_it_changed_since(finished_task, project, 
 
     assert live(project) == BASE
     assert not ProjectFile.objects.filter(room=cast.room, path="NOTES.md").exists()
+
+
+def test_rejecting_a_file_writes_nothing_and_an_apply_all_skips_it(finished_task, project, cast):
+    with pytest.raises(Forbidden):
+        changeset_reject(task=finished_task, actor=cast.carol)
+    with pytest.raises(Invalid, match="does not touch"):
+        changeset_reject(task=finished_task, actor=cast.bob, paths=["elsewhere.txt"])
+
+    rejected = changeset_reject(task=finished_task, actor=cast.bob, paths=["NOTES.md"])
+    applied = changeset_apply(task=finished_task, actor=cast.bob)
+
+    assert rejected == [{"path": "NOTES.md", "status": "rejected", "conflicts": []}]
+    assert [f["path"] for f in applied] == ["src/lines.txt"]
+    assert not ProjectFile.objects.filter(room=cast.room, path="NOTES.md").exists()
+    statuses = dict(ChangeFile.objects.filter(task=finished_task).values_list("path", "status"))
+    assert statuses == {"src/lines.txt": "applied", "NOTES.md": "rejected"}
+    # Rejecting everything afterwards leaves the applied file as it is.
+    changeset_reject(task=finished_task, actor=cast.bob)
+    assert ChangeFile.objects.get(task=finished_task, path="src/lines.txt").status == "applied"
 
 
 def test_applying_one_hunk(cast, tiers, simulator):
