@@ -342,6 +342,8 @@ def run(launcher: Launcher) -> int:
 
     worker_args = [python, "-m", "celery", "-A", "webapp", "worker", "--loglevel", "INFO"]
     worker_args += ["--concurrency", str(concurrency), "-n", "flint@%h"]
+    # One worker on one machine: it also runs the periodic jobs (the lost-task sweep).
+    worker_args += ["--beat", "--schedule", str(data_dir / "celerybeat-schedule")]
     launcher.start("worker", worker_args, env, log_dir)
     daphne_args = [python, "-m", "webapp.serve", "-b", host, "-p", str(port)]
     launcher.start("web", daphne_args, env, log_dir)

@@ -344,7 +344,8 @@ FLINT_AGENTS_COMMAND_FILE_MB = env_int("FLINT_AGENTS_COMMAND_FILE_MB", 64, minim
 FLINT_AGENTS_COMMAND_OUTPUT_BYTES = env_int(
     "FLINT_AGENTS_COMMAND_OUTPUT_BYTES", 16_384, minimum=256
 )
+# Periodic jobs: `make run`'s worker runs beat itself; compose has one `beat` service.
 CELERY_BEAT_SCHEDULE = {
-    **globals().get("CELERY_BEAT_SCHEDULE", {}),
-    "agents-sweep": {"task": "agents.sweep", "schedule": 30.0},
+    "agents-sweep": {"task": "agents.sweep", "schedule": 30.0},  # tasks of lost workers
+    "uploads-purge": {"task": "projects.uploads_purge_expired", "schedule": 600.0},
 }
