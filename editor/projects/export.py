@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth.models import AbstractBaseUser
 
 from editor.projects.models import ProjectFolder
-from editor.projects.selectors import file_chunks, files_for_room
+from editor.projects.selectors import file_chunks, files_for_room, files_with_text
 from editor.rooms.models import Room
 from editor.rooms.permissions import Action, require
 
@@ -34,7 +34,7 @@ def project_export(*, room: Room, actor: AbstractBaseUser) -> IO[bytes]:
     require(actor, Action.ROOM_VIEW, room)
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)  # noqa: SIM115
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        for f in files_for_room(room=room).iterator(chunk_size=200):
+        for f in files_with_text(files_for_room(room=room)):
             info = zipfile.ZipInfo(f.path, date_time=f.updated_at.timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
