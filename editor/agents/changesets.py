@@ -25,8 +25,7 @@ from editor.core.errors import Conflict, FlintError, Invalid
 from editor.projects.models import ProjectFile
 from editor.projects.paths import path_key
 from editor.projects.selectors import file_text_current
-from editor.projects.services import file_create, path_delete
-from editor.rooms.events import room_event_send
+from editor.projects.services import file_create, file_write, path_delete
 from editor.rooms.permissions import Action, require
 
 
@@ -38,14 +37,10 @@ def _live_file(task: Task, change: ChangeFile) -> ProjectFile | None:
     return ProjectFile.objects.filter(room_id=task.room_id, path_key=path_key(change.path)).first()
 
 
-def _replace(task: Task, file: ProjectFile, text: str) -> None:
-    from editor.collab.services import doc_text_replace
-
-    if "\x00" in text:
-        raise Invalid(f"{file.path}: text files cannot contain NUL characters.")
-    doc_text_replace(doc_id=file.doc_id, text=text, origin=f"task:{task.pk}")
-    payload = {"reason": "write", "path": file.path, "file_id": file.pk, "task": task.pk}
-    room_event_send(task.room_id, "files.changed", payload)
+def _replace(task: Task, file: ProjectFile, text: str, actor: AbstractBaseUser) -> None:
+    """Write through the projects service: the same checks, row refresh and room event as
+    any other write, into the live document."""
+    file_write(room=task.room, actor=actor, file_id=file.pk, text=text, origin=f"task:{task.pk}")
 
 
 def _conflict(change: ChangeFile, regions: list[dict[str, Any]]) -> dict[str, Any]:
@@ -104,7 +99,7 @@ def _apply_one(
     if merged.text is None:
         return _conflict(change, merged.conflicts)
     if merged.text != live:
-        _replace(task, live_file, merged.text)
+        _replace(task, live_file, merged.text, actor)
     return _applied(
         change, actor, live, merged.text, sorted(chosen) if chosen is not None else None
     )
@@ -189,7 +184,7 @@ def changeset_undo(
                 )
                 change.file_id, change.doc_id = created.pk, created.doc_id
             elif live_file is not None and change.before_text != live:
-                _replace(task, live_file, change.before_text)
+                _replace(task, live_file, change.before_text, actor)
             change.status = ChangeStatus.PENDING
             change.before_text = change.after_text = None
             change.applied_by, change.applied_at, change.applied_hunks = None, None, None

@@ -120,8 +120,12 @@ def file_write(
     file_id: int,
     text: str,
     expected_sha256: str | None = None,
+    origin: str | None = None,
 ) -> ProjectFile:
     """Replace an editable file's text; `expected_sha256` turns a lost update into Conflict.
+
+    `origin` names the writer in the document's history (default: the API user), e.g.
+    "task:<id>" when a deep task's changeset is applied.
 
     The change reaches the live document as the smallest edit, so people typing in the
     file elsewhere keep their edits (a full replacement would wipe them). `expected_sha256`
@@ -142,7 +146,7 @@ def file_write(
                 f"{shown(target.path)} changed since you read it. Reload it and try again.",
                 code="stale",
             )
-    doc_text_replace(doc_id=target.doc_id, text=text, origin=f"api:{actor.pk}")
+    doc_text_replace(doc_id=target.doc_id, text=text, origin=origin or f"api:{actor.pk}")
     target.text = text
     target.size = len(data)
     target.sha256 = hashlib.sha256(data).hexdigest()
