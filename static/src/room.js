@@ -4,6 +4,7 @@ import { EditorArea } from "./room/editor/index.js";
 import { RoomPresence } from "./room/editor/people.js";
 import { FilesPane } from "./room/files/index.js";
 import { RoomSocket } from "./room/socket.js";
+import { TasksPanel } from "./room/tasks/index.js";
 import { Banner, ConnectionIndicator, refusalText, showRole } from "./room/status.js";
 
 const root = document.getElementById("room");
@@ -28,7 +29,15 @@ const presence = new RoomPresence(
 );
 const socket = new RoomSocket(root.dataset.wsPath);
 const assistant = new Assistant({ socket, editor, me, role: root.dataset.role, root: document.querySelector("[data-assist]") });
-editor.extensionsFor = (session) => assistant.extensionsFor(session);
+const tasks = new TasksPanel({
+  root: document.querySelector("[data-tasks]"),
+  editor,
+  files,
+  roomId,
+  role: root.dataset.role,
+  onShow: () => assistant.showTab("tasks"),
+});
+editor.extensionsFor = (session) => [assistant.extensionsFor(session), tasks.extensionsFor(session)];
 
 editor.fileLookup = (docId) => files.byDoc.get(docId);
 files.addEventListener("open", ({ detail }) => {
@@ -85,6 +94,8 @@ const handlers = {
     assistant.setMe(message.you);
     assistant.setRole(message.role);
     assistant.connected();
+    tasks.setRole(message.role);
+    tasks.connected();
     if (greeted) files.load(); // after a reconnect, catch up with changes made meanwhile
     greeted = true;
     presence.reset("Only you so far.");
@@ -109,6 +120,7 @@ const handlers = {
     files.setRole(message.role);
     editor.setRole(message.role);
     assistant.setRole(message.role);
+    tasks.setRole(message.role);
     const note = message.role === "viewer" ? "You can now only view this room." : `You are now ${message.role} of this room.`;
     banner.show("info", `Your role changed. ${note}`);
   },
@@ -122,10 +134,11 @@ socket.addEventListener("message", ({ detail }) => {
   const handle = handlers[detail.type];
   if (handle) handle(detail);
   else if (detail.type.startsWith("assist.")) assistant.onMessage(detail);
+  else if (detail.type.startsWith("task.") || detail.type.startsWith("review.")) tasks.onMessage(detail);
   else if (detail.type === "files.changed" || detail.type.startsWith("upload.")) files.onMessage(detail);
 });
 
 files.load();
 socket.start();
 // Tests and later modules (assistant, tasks) reach the live parts through this.
-window.flintRoom = { socket, presence, files, editor, assistant };
+window.flintRoom = { socket, presence, files, editor, assistant, tasks };

@@ -1,0 +1,84 @@
+// The deep-task and review API (docs/AGENTS.md) as the room page uses it: JSON over fetch
+// with the session cookie and the CSRF token, errors as ApiError with the server's message.
+import { ApiError, csrfToken } from "../files/api.js";
+
+export class TasksApi {
+  constructor(roomId) {
+    this.base = `/api/rooms/${roomId}`;
+  }
+
+  async request(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch(this.base + path, {
+        method,
+        headers,
+        credentials: "same-origin",
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError(0, { error: "network", message: "The server could not be reached. Check your connection and try again." });
+    }
+    const type = response.headers.get("content-type") || "";
+    const data = type.includes("json") ? await response.json().catch(() => null) : null;
+    if (!response.ok) throw new ApiError(response.status, data);
+    return data;
+  }
+
+  list() {
+    return this.request("GET", "/tasks");
+  }
+
+  detail(taskId) {
+    return this.request("GET", `/tasks/${taskId}`);
+  }
+
+  start({ prompt, scope, attempts }) {
+    return this.request("POST", "/tasks", { prompt, scope: scope.length ? scope : null, attempts });
+  }
+
+  cancel(taskId) {
+    return this.request("POST", `/tasks/${taskId}/cancel`);
+  }
+
+  retry(taskId) {
+    return this.request("POST", `/tasks/${taskId}/retry`);
+  }
+
+  /** `what`: {} (everything pending), {paths: [...]} or {hunks: {path: [index, ...]}}. */
+  apply(taskId, what = {}) {
+    return this.request("POST", `/tasks/${taskId}/apply`, what);
+  }
+
+  undo(taskId, paths = null) {
+    return this.request("POST", `/tasks/${taskId}/undo`, paths ? { paths } : {});
+  }
+
+  reject(taskId, paths = null) {
+    return this.request("POST", `/tasks/${taskId}/reject`, paths ? { paths } : {});
+  }
+
+  pick(taskId) {
+    return this.request("POST", `/tasks/${taskId}/pick`);
+  }
+
+  reviewFile(path) {
+    return this.request("POST", "/reviews", { target: "file", path });
+  }
+
+  reviewTask(taskId) {
+    return this.request("POST", "/reviews", { target: "task", task_id: taskId });
+  }
+
+  comments({ resolved } = {}) {
+    const query = resolved === undefined ? "" : `?resolved=${resolved}`;
+    return this.request("GET", `/comments${query}`);
+  }
+
+  resolve(commentId, resolved = true) {
+    return this.request("POST", `/comments/${commentId}/resolve`, { resolved });
+  }
+}
