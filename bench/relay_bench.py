@@ -239,6 +239,8 @@ async def added_ttft(
     pairs = [flint - sdk for flint, sdk in zip(via_flint, via_sdk, strict=True)]
     return {
         "background_streams": running,
+        "relay_ttft_ms_worst5": [round(v, 1) for v in sorted(via_flint)[-5:]],
+        "direct_ttft_ms_worst5": [round(v, 1) for v in sorted(via_sdk)[-5:]],
         "paired_added_ttft_ms_p50": statistics.median(pairs),
         "paired_added_ttft_ms_p99": percentile(pairs, 99),
         "direct_ttft_ms_p50": statistics.median(via_sdk),

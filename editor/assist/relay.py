@@ -112,6 +112,7 @@ class AssistSession:
         self.routes_at = 0.0
         self.routes_refresh: asyncio.Task | None = None
         self.tasks: dict[str, asyncio.Task] = {}
+        self.slots: set[str] = set()  # requests counted under the per-user cap
         self.completion: tuple[str, asyncio.Task] | None = None
         self.closed = False
 
@@ -183,15 +184,26 @@ class AssistSession:
         _streams_by_user[self.user.pk] += 1
         task = asyncio.create_task(work)
         self.tasks[request_id] = task
+        self.slots.add(request_id)
 
         def finished(_: asyncio.Task) -> None:
             self.tasks.pop(request_id, None)
-            _streams_by_user[self.user.pk] -= 1
-            if _streams_by_user[self.user.pk] <= 0:
-                del _streams_by_user[self.user.pk]
+            self._release(request_id)
 
         task.add_done_callback(finished)
         return task
+
+    def _release(self, request_id: str) -> None:
+        """Give back the stream's place under the per-user cap (once).
+
+        Done as soon as the stream has stopped, before its usage row is written: someone
+        who stops an answer and asks again must not be told they have too many running.
+        """
+        if request_id in self.slots:
+            self.slots.discard(request_id)
+            _streams_by_user[self.user.pk] -= 1
+            if _streams_by_user[self.user.pk] <= 0:
+                del _streams_by_user[self.user.pk]
 
     def _cancel(self, request_id: str) -> None:
         task = self.tasks.get(request_id)
@@ -416,6 +428,7 @@ class AssistSession:
                     )
             raise
         finally:
+            self._release(request_id)
             if stream is not None and prompt is not None:
                 # Recorded even when cancelled: the tokens were spent.
                 await asyncio.shield(

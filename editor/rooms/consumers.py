@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -174,6 +175,27 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_send(
             room_group(self.room.pk), {"type": "assist.event", "frame": frame}
         )
+
+    # Messages handled without a hop through asgiref's shared sync thread (below).
+    _NO_DB_HOP = frozenset({"websocket.receive", "assist.event"})
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch, minus its per-message trip to the shared sync thread for
+        the hot messages: what the socket sends (assist requests) and relayed AI frames.
+
+        Channels 4.2+ calls `aclose_old_connections()` before every handler, which waits
+        for asgiref's one shared sync thread, behind whatever it is doing (usage rows,
+        document saves, opening a database connection). Every database call of this
+        consumer goes through `database_sync_to_async`, which closes stale connections
+        itself, in that thread; so for these messages the hop bought nothing and put the
+        thread's queue in front of every request's first token and every relayed frame.
+        """
+        if message["type"] in self._NO_DB_HOP:
+            handler = getattr(self, get_handler_name(message), None)
+            if handler is not None:
+                await handler(message)
+                return
+        await super().dispatch(message)
 
     async def decode_json(self, text_data: str) -> Any:
         try:

@@ -394,3 +394,31 @@ async def test_an_unreachable_model_still_gets_start_then_a_clear_error(cast, ti
     assert (start["type"], deltas, error["type"]) == ("assist.start", [], "assist.error")
     assert error["kind"] == "model_down" and "Could not reach" in error["message"]
     await bob.disconnect()
+
+
+async def test_requests_do_not_wait_for_the_shared_sync_thread(cast, tiers):
+    """The hot path (a request after the socket's first) needs no database: while
+    asgiref's one shared sync thread is busy (usage rows, document saves), a ping is
+    answered and a completion starts and streams at once."""
+    import time
+
+    bob = await _join(cast.bob, cast.room)
+    await bob.send_json_to({"type": "assist.complete", "request_id": "c1", "prefix": "x = "})
+    await _stream(bob, "c1")  # the first request loads the permission and the routes
+    await asyncio.sleep(0.2)  # and its usage row is written
+    busy = asyncio.create_task(sync_to_async(time.sleep)(2.0))  # the shared thread, busy
+    await asyncio.sleep(0.05)
+    started = time.perf_counter()
+    await bob.send_json_to({"type": "ping", "t": 1})
+    assert (await _until(bob, "pong", timeout=1.0))["t"] == 1
+    await bob.send_json_to(
+        {"type": "assist.complete", "request_id": "c2", "prefix": "[[sim:tokens=5]]"}
+    )
+    deltas = []
+    while not deltas:
+        frame = await bob.receive_json_from(timeout=1.0)
+        if frame["type"] == "assist.delta" and frame["request_id"] == "c2":
+            deltas.append(frame)
+    assert time.perf_counter() - started < 1.0 and not busy.done()
+    await busy
+    await bob.disconnect()
