@@ -14,7 +14,8 @@ TOO_LARGE = "too_large"
 BUSY = "busy"
 INVALID = "invalid"
 FORBIDDEN = "forbidden"
-KINDS = (RATE_LIMITED, MODEL_DOWN, TIMEOUT, CUT_OFF, TOO_LARGE, BUSY, INVALID, FORBIDDEN)
+QUOTA = "quota"  # a Flint limit or budget (editor/usage/quotas.py), not the model server's
+KINDS = (RATE_LIMITED, MODEL_DOWN, TIMEOUT, CUT_OFF, TOO_LARGE, BUSY, INVALID, FORBIDDEN, QUOTA)
 
 TIER_NAMES = {"fast": "fast model", "deep": "deep model", "review": "review model"}
 

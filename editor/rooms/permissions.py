@@ -122,3 +122,14 @@ def require(
         raise NotAuthenticated("Log in first.")
     if not can(user, action, obj):
         raise Forbidden(_REFUSALS[action])
+
+
+def usage_team_scope(user: AbstractBaseUser | AnonymousUser | None) -> tuple[int, ...] | None:
+    """Whose model usage a person may see: None for staff (every team), else the ids of
+    the teams they own (empty: none, so the dashboard refuses them)."""
+    if not _is_active(user):
+        return ()
+    if user.is_staff:
+        return None
+    owned = TeamMembership.objects.filter(user_id=user.pk, role=TeamRole.OWNER)
+    return tuple(owned.order_by("team__name").values_list("team_id", flat=True))

@@ -32,13 +32,12 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db.models import F, Sum
 
-from editor.assist.errors import ModelError
+from editor.assist.errors import QUOTA, ModelError
 from editor.core.errors import FlintError
 from editor.usage.limits import Limits, limits_get
 from editor.usage.models import UsageEvent, UsageStatus
 from editor.usage.services import usage_record
 
-QUOTA = "quota"
 _WINDOW_S = 60
 _TASK_TTL_S = 14 * 24 * 3600
 

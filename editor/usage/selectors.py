@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from editor.core.errors import Forbidden, NotAuthenticated
 from editor.rooms.models import Team, TeamMembership
-from editor.rooms.permissions import Action, can
+from editor.rooms.permissions import usage_team_scope
 from editor.usage.models import ModelPrice, UsageEvent, UsageStatus
 from editor.usage.percentiles import percentiles_by_group
 
@@ -52,13 +52,10 @@ def usage_scope(*, user: AbstractBaseUser) -> tuple[int, ...] | None:
     """None for staff (everything); the ids of the teams a team owner owns; else refused."""
     if not (user and user.is_authenticated and user.is_active):
         raise NotAuthenticated("Log in first.")
-    if user.is_staff:
-        return None
-    teams = Team.objects.filter(memberships__user=user).order_by("name")
-    owned = tuple(team.pk for team in teams if can(user, Action.TEAM_MANAGE, team))
-    if not owned:
+    scope = usage_team_scope(user)
+    if scope == ():
         raise Forbidden("The usage dashboard is for staff and team owners.")
-    return owned
+    return scope
 
 
 def usage_events(*, filters: UsageFilters) -> QuerySet[UsageEvent]:

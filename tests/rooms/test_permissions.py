@@ -96,3 +96,16 @@ def test_require_says_what_to_do(cast):
 def test_wrong_object_type_is_a_programming_error(cast):
     with pytest.raises(TypeError):
         can(cast.alice, A.ROOM_VIEW, cast.team)
+
+
+def test_usage_scope_staff_see_all_owners_their_teams_others_nothing(cast):
+    from editor.rooms.permissions import usage_team_scope
+
+    staff = cast.alice
+    staff.is_staff = True
+    assert usage_team_scope(staff) is None
+    staff.is_staff = False
+    assert usage_team_scope(cast.alice) == (cast.team.pk,)
+    assert usage_team_scope(cast.mallory) == (cast.other_team.pk,)
+    assert usage_team_scope(cast.bob) == ()
+    assert usage_team_scope(AnonymousUser()) == ()
