@@ -230,6 +230,8 @@ FLINT_MODEL_RETRIES = env_int("FLINT_MODEL_RETRIES", 2, minimum=0)
 FLINT_MODEL_RETRY_AFTER_MAX_S = env_float("FLINT_MODEL_RETRY_AFTER_MAX_S", 2.0, minimum=0)
 FLINT_ASSIST_MAX_STREAMS_PER_USER = env_int("FLINT_ASSIST_MAX_STREAMS_PER_USER", 3, minimum=1)
 FLINT_ASSIST_FRAME_MS = env_int("FLINT_ASSIST_FRAME_MS", 15, minimum=1)
+# Inline completion asks after this pause in typing (the browser reads it from the page).
+FLINT_ASSIST_DEBOUNCE_MS = env_int("FLINT_ASSIST_DEBOUNCE_MS", 150, minimum=10)
 FLINT_ASSIST_QA_HISTORY = env_int("FLINT_ASSIST_QA_HISTORY", 100, minimum=1)
 
 # --- i18n, static --------------------------------------------------------------------

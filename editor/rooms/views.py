@@ -13,6 +13,7 @@ from itertools import groupby
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -327,6 +328,7 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
             "read_only": role == EffectiveRoomRole.VIEWER,
             "can_manage": can(request.user, Action.ROOM_MANAGE, room),
             "me": profile,
+            "assist_debounce_ms": settings.FLINT_ASSIST_DEBOUNCE_MS,
         },
     )
 

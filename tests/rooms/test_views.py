@@ -497,3 +497,10 @@ def test_a_used_up_invite_is_refused(as_user, cast, make_user):
     assert response.status_code == 410
     assert "has been used up" in page(response)
     assert not TeamMembership.objects.filter(team=cast.team, user=erin).exists()
+
+
+def test_room_page_carries_the_completion_debounce(client, cast, settings):
+    settings.FLINT_ASSIST_DEBOUNCE_MS = 275
+    client.force_login(cast.bob)
+    response = client.get(f"/rooms/{cast.room.pk}/")
+    assert b'data-assist-debounce-ms="275"' in response.content
