@@ -11,11 +11,14 @@ a comment in the gutter, which fades when resolved; a file edited meanwhile conf
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
 
+import psutil
 import pytest
 from django.test import Client
 from playwright.sync_api import expect, sync_playwright
@@ -62,7 +65,7 @@ def flint(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]:
             worker.stop()
             raise
     try:
-        yield SimpleNamespace(sim=sim, url=daphne.url)
+        yield SimpleNamespace(sim=sim, url=daphne.url, worker=worker)
     finally:
         daphne.stop()
         worker.stop()
@@ -173,6 +176,7 @@ def test_a_task_from_the_page_runs_live_and_applying_it_changes_both_editors(
     expect(sheet_status(alice)).to_have_text("running")
     expect(log_calls(alice).first).to_contain_text("read_file")
     seen_at_open = log_calls(alice).count()
+    alice.screenshot(path=screenshot_path(request, "0-running"))
     expect(log_calls(alice)).to_have_count(4, timeout=30_000)
     assert seen_at_open < 4  # the later calls arrived live on alice's page
     for page in (alice, bob):
@@ -306,3 +310,142 @@ def test_a_file_review_puts_comments_in_the_gutter_and_resolving_fades_them(
     popover.locator("[data-resolve]").click()
     for page in (bob, alice):
         expect(page.locator(".cm-review-gutter [data-review-marker]")).to_have_count(0)
+
+
+def test_an_edit_made_meanwhile_conflicts_and_the_page_shows_both_sides(
+    flint, project, browser, request
+):
+    cast = project
+    script(flint, turns("conflict", [
+        {"tool_calls": [{"name": "apply_patch", "arguments": {"patch": EDIT}}]},
+        {"tool_calls": [{"name": "finish", "arguments": {"summary": "bumped"}}]},
+    ]))  # fmt: skip
+    bob = open_room_as(browser, flint, cast.bob, cast.room)
+    alice = open_room_as(browser, flint, cast.alice, cast.room)
+    open_file(alice, "src/app.py")
+    start_task(bob, "conflict: bump f")
+    expect(sheet_status(bob)).to_have_text("succeeded", timeout=30_000)
+
+    # alice changes the same line in the live document while bob reviews.
+    alice.evaluate(
+        "() => { const v = window.flintRoom.editor.tabs.get(window.flintRoom.editor.active)"
+        ".session.view; const at = v.state.doc.toString().indexOf('return 1') + 8;"
+        " v.dispatch({ changes: { from: at, insert: '0  # ten' } }); }"
+    )
+    edited = APP.replace("return 1", "return 10  # ten")
+    assert doc_text(alice) == edited
+    bob.locator("[data-apply-all]").click()
+
+    app = bob.locator("[data-change='src/app.py']")
+    expect(app).to_have_attribute("data-status", "conflict")
+    conflicts = app.locator("[data-conflicts]")
+    expect(conflicts).to_contain_text("src/app.py changed since the task's snapshot")
+    expect(conflicts.locator(".conflict-side.live pre")).to_have_text("    return 10  # ten")
+    expect(conflicts.locator(".conflict-side.proposed pre")).to_have_text("    return 2")
+    expect(bob.locator("[data-change='README.md']")).to_have_attribute("data-status", "applied")
+    time.sleep(0.5)
+    assert doc_text(alice) == edited  # nothing was written over alice's line
+    bob.screenshot(path=screenshot_path(request, "conflict"))
+
+    # alice puts the line back; "Try again" then applies cleanly.
+    alice.evaluate(
+        "() => { const v = window.flintRoom.editor.tabs.get(window.flintRoom.editor.active)"
+        ".session.view; const t = v.state.doc.toString(); const at = t.indexOf('0  # ten');"
+        " v.dispatch({ changes: { from: at, to: at + 8 } }); }"
+    )
+    app.locator("[data-apply-file='src/app.py']").click()
+    expect(app).to_have_attribute("data-status", "applied")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "return 2" not in doc_text(alice):
+        time.sleep(0.1)
+    assert doc_text(alice) == APP.replace("return 1", "return 2")
+
+
+def test_attempts_run_as_variants_shown_as_tabs_and_one_is_picked(flint, project, browser, request):
+    cast = project
+    script(flint, turns("variants", [
+        {"tool_calls": [{"name": "apply_patch", "arguments": {"patch": EDIT}}]},
+        {"tool_calls": [{"name": "finish", "arguments": {"summary": "one way"}}]},
+    ]))  # fmt: skip
+    bob = open_room_as(browser, flint, cast.bob, cast.room)
+    open_file(bob, "README.md")
+    start_task(bob, "variants: bump f", attempts=2)
+
+    tabs = bob.locator("[data-task-sheet] .variant-tab")
+    expect(tabs).to_have_count(2)
+    expect(tabs.nth(0)).to_have_attribute("aria-selected", "true")
+    expect(bob.locator(".task-row")).to_have_count(1)  # one request, one row
+    expect(bob.locator(".task-row .task-variants")).to_have_text("\u00d72")
+    expect(tabs.locator("[data-status='succeeded']")).to_have_count(2, timeout=30_000)
+    tabs.nth(1).click()
+    expect(tabs.nth(1)).to_have_attribute("aria-selected", "true")
+    expect(bob.locator("[data-change='README.md'] tr.add td.code")).to_have_text(["# App (v2)"])
+    bob.screenshot(path=screenshot_path(request, "variants"))
+
+    bob.locator("[data-pick]").click()
+
+    expect(tabs.nth(1).locator(".variant-picked")).to_have_text("picked")
+    expect(bob.locator("[data-change='README.md']")).to_have_attribute("data-status", "applied")
+    tabs.nth(0).click()
+    expect(bob.locator("[data-change='README.md']")).to_have_attribute("data-status", "rejected")
+    bob.locator("[data-sheet-close]").click()
+    expect(bob.locator("[data-task-sheet]")).to_be_hidden()
+    expect(bob.locator(".editor-host:not([hidden]) .cm-content")).to_contain_text("# App (v2)")
+
+
+def test_a_model_error_is_shown_with_its_message(flint, project, browser, request):
+    cast = project
+    script(flint, turns("model-down", [{"fault": "500"}]))
+    bob = open_room_as(browser, flint, cast.bob, cast.room)
+    start_task(bob, "model-down: try")
+
+    expect(sheet_status(bob)).to_have_text("failed", timeout=30_000)
+    failure = bob.locator("[data-failure='failed']")
+    expect(failure).to_contain_text("Model error")
+    expect(bob.locator("[data-task-log] [data-kind='error']").last).to_be_visible()
+    expect(failure.get_by_role("button", name="Retry")).to_be_visible()
+
+
+def _pool_child_running(worker_pid: int, command: str) -> psutil.Process | None:
+    """The worker's pool process whose sandbox runs `command`."""
+    children = {p.pid: p for p in psutil.Process(worker_pid).children()}
+    for proc in psutil.process_iter(["cmdline"]):
+        if command not in " ".join(proc.info["cmdline"] or []):
+            continue
+        for parent in proc.parents():
+            if parent.pid in children:
+                return children[parent.pid]
+    return None
+
+
+def test_a_lost_worker_shows_worker_lost_and_retry_runs_it_again(flint, project, browser, request):
+    cast = project
+    script(flint, turns("lose-me", [
+        {"tool_calls": [{"name": "run_command", "arguments": {"command": "sleep 31"}}]},
+    ]))  # fmt: skip
+    bob = open_room_as(browser, flint, cast.bob, cast.room)
+    start_task(bob, "lose-me: wait")
+    expect(bob.locator("[data-task-log] [data-tool='run_command']").first).to_contain_text(
+        "sleep 31", timeout=30_000
+    )
+    deadline = time.monotonic() + 10
+    child = None
+    while child is None and time.monotonic() < deadline:
+        child = _pool_child_running(flint.worker.pid, "sleep 31")
+        time.sleep(0.1)
+    assert child is not None, "no pool process runs the sandboxed command"
+
+    os.kill(child.pid, signal.SIGKILL)  # the pool child dies mid-task; its worker lives on
+
+    expect(sheet_status(bob)).to_have_text("failed", timeout=15_000)
+    failure = bob.locator("[data-failure='worker-lost']")
+    expect(failure).to_contain_text("worker lost")
+    bob.screenshot(path=screenshot_path(request, "worker-lost"))
+    script(flint, turns("lose-me", [
+        {"tool_calls": [{"name": "finish", "arguments": {"summary": "done this time"}}]},
+    ]))  # fmt: skip
+    failure.get_by_role("button", name="Retry").click()
+
+    expect(bob.locator("[data-task-summary]")).to_contain_text("done this time", timeout=30_000)
+    expect(sheet_status(bob)).to_have_text("succeeded")
+    expect(bob.locator(".task-row")).to_have_count(2)

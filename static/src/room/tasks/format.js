@@ -72,7 +72,7 @@ export function tokens(n) {
 export function failureText(task) {
   const kind = task.error_kind;
   const message = task.error_message || "";
-  if (kind === "worker_lost") return `Worker lost: ${message || "the worker running this task stopped."}`;
+  if (kind === "worker_lost") return /worker lost/i.test(message) ? message : `Worker lost: ${message || "the worker running this task stopped."}`;
   const limits = { step_limit: "Step limit reached", token_budget: "Token budget spent", time_limit: "Time limit reached", internal: "Internal error" };
   if (limits[kind]) return message ? `${limits[kind]}: ${message}` : limits[kind];
   if (kind) return `Model error (${kind}): ${message}`;

@@ -49,8 +49,12 @@ export class TasksPanel {
     });
     this.mountReviewButton();
     files.addEventListener("changed", () => this.fillScopePaths());
+    // Ages and running durations move: every second while something runs, else rarely.
+    let ticks = 0;
     setInterval(() => {
-      this.renderList();
+      ticks += 1;
+      const running = [...this.tasks.values()].some((t) => t.status === "running");
+      if (running || ticks % 20 === 0) this.renderList();
       this.sheet.tick();
     }, 1000);
     this.setRole(role);

@@ -128,7 +128,7 @@ export class TaskSheet {
       const stopping = this.stopping.has(task.id) || task.cancel_requested;
       actions.append(h("button.btn.small.danger", { type: "button", "data-task-stop": "", disabled: stopping, onclick: () => this.stop(task) }, stopping ? "Stopping…" : "Stop"));
     }
-    if (edit && (task.status === "failed" || task.status === "cancelled")) {
+    if (edit && task.status === "cancelled") { // a failure has its Retry beside its reason
       actions.append(h("button.btn.small", { type: "button", "data-task-retry": "", onclick: () => this.retry(task) }, "Retry"));
     }
     const meta = metaText(task);
