@@ -22,3 +22,8 @@ def idle_grace_seconds() -> float:
 def compact_every() -> int:
     """Compact a document's log into its snapshot after this many appended updates."""
     return int(getattr(settings, "FLINT_COLLAB_COMPACT_EVERY", 1000))
+
+
+def writer_idle_seconds() -> float:
+    """The update writer's thread and connection end after this long without an append."""
+    return float(getattr(settings, "FLINT_COLLAB_WRITER_IDLE_SECONDS", 10.0))

@@ -36,6 +36,7 @@ from editor.collab.protocol import (
     check_awareness,
     sync_message,
 )
+from editor.collab.writer import UpdateWriter
 
 log = logging.getLogger(__name__)
 _GROUP_REFRESH_SECONDS = 3600  # channels_redis forgets group members after a day
@@ -75,8 +76,7 @@ class SharedDoc:
         self.ready = False  # set once the stored updates are in: readers wait for that
         self.closed = False  # the file was deleted: drop whatever still arrives
         self.appended_since_compaction = 0
-        self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Future[None]] = set()
         self._compactor: asyncio.Task[None] | None = None
         self._evict_timer: asyncio.TimerHandle | None = None
 
@@ -178,33 +178,17 @@ class SharedDoc:
     # --- persistence --------------------------------------------------------------------
 
     async def _persist(self, update: bytes) -> None:
-        """Append to the log; concurrent updates of a document share one transaction."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((update, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_pending())
-        await future
-
-    async def _write_pending(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            try:
-                await database_sync_to_async(store.updates_append)(
-                    doc_id=self.doc_id, updates=[update for update, _ in batch]
-                )
-            except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-            else:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_result(None)
+        """Append to the log through the process's writer (group commit, writer.py)."""
+        task = asyncio.ensure_future(self.hub.writer.append(doc_id=self.doc_id, updates=[update]))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        # shield: a cancelled socket task must not leave flush() unaware of the write.
+        await asyncio.shield(task)
 
     async def flush(self) -> None:
-        if self._writer is not None:
-            with contextlib.suppress(Exception):
-                await self._writer
+        """Wait for the appends of this document that are still being committed."""
+        if self._inflight:
+            await asyncio.gather(*list(self._inflight), return_exceptions=True)
 
     def compact_soon(self) -> None:
         if self._compactor is not None and not self._compactor.done():
@@ -240,6 +224,7 @@ class Hub:
         self._reader: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.layer = get_channel_layer()
+        self.writer = UpdateWriter(name=f"collab-writer-{self.id[:8]}")
 
     def spawn(self, coro) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
@@ -369,6 +354,7 @@ class Hub:
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
+        await self.writer.astop()
         with _registry_lock:
             self.docs.clear()
             for loop, each in list(_hubs.items()):

@@ -38,6 +38,15 @@ def updates_append(*, doc_id: UUID, updates: list[bytes]) -> None:
     DocUpdate.objects.bulk_create([DocUpdate(doc_id=doc_id, data=update) for update in updates])
 
 
+def updates_append_many(*, rows: list[tuple[UUID, bytes]]) -> None:
+    """Append (doc_id, update) rows of many documents (the writer's group commit).
+
+    The caller holds the transaction; rows keep their order, so each document's updates
+    are logged in the order they arrived.
+    """
+    DocUpdate.objects.bulk_create([DocUpdate(doc_id=d, data=update) for d, update in rows])
+
+
 def document_load(*, doc_id: UUID) -> list[bytes]:
     """Every stored update of a document (snapshot last), or [] when nothing is stored."""
     rows = [bytes(data) for data in _log(doc_id).values_list("data", flat=True)]
