@@ -2,11 +2,13 @@
 
 For each engine (SQLite in a temp data dir; PostgreSQL when --pg-url is given) a fresh
 subprocess migrates an empty database, seeds the rows in bulk (executemany on SQLite,
-COPY on PostgreSQL) spread over 35 days, runs ANALYZE, then times
-`usage_dashboard()` for the last 30 days (every figure the page shows) and, as the
-comparison, a naive Python aggregation of the same figures over the same rows fetched
-from the database. Reports the median of --runs, per-query times, and the ratio; writes
-bench/results/usage.json.
+COPY on PostgreSQL) spread over 35 days, builds the hourly rollups from them with
+`rollup_rebuild` (what `manage.py usage_rollup` does after a bulk import), runs ANALYZE,
+then times `usage_dashboard()` for the last 30 days (every figure the page shows) and,
+as the comparison, a naive Python aggregation of the same figures over the same rows
+fetched from the database, and checks that both give the same requests and tokens per
+model. Reports the median of --runs, per-query times, and the ratio; writes
+bench/results/usage.json (the previous run's results are kept under "before").
 
     .venv/bin/python bench/usage_bench.py [--rows 1000000] [--runs 3] \
         [--pg-url postgres://postgres@127.0.0.1:5432/usagebench]
@@ -108,7 +110,6 @@ def _seed(n: int) -> dict:
             with cursor.cursor.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            cursor.execute(f"ANALYZE {table}")
         else:
             marks = ", ".join(["%s"] * len(COLUMNS))
             sql = f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({marks})"  # noqa: S608
@@ -120,8 +121,20 @@ def _seed(n: int) -> dict:
                     batch.clear()
             if batch:
                 cursor.executemany(sql, batch)
-            cursor.execute("ANALYZE")
-    return {"seed_s": round(time.perf_counter() - started, 1), "rows": n}
+    seed_s = time.perf_counter() - started
+    from editor.usage.rollups import rollup_rebuild
+
+    started = time.perf_counter()
+    written = rollup_rebuild(start=now - timedelta(days=36), end=now + timedelta(hours=1))
+    rollup_s = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return {
+        "seed_s": round(seed_s, 1),
+        "rollup_build_s": round(rollup_s, 1),
+        "rollup_rows": written,
+        "rows": n,
+    }
 
 
 def _naive(filters) -> dict:
@@ -186,9 +199,9 @@ def worker(args: argparse.Namespace) -> None:
     filters = UsageFilters(start=end - timedelta(days=30), end=end)
     in_range = selectors.usage_events(filters=filters).count()
     dashboard, naive, per_query = [], [], {}
-    parts = ("usage_by_model", "usage_series", "usage_errors", "usage_latency",
-             "usage_ttft_histogram", "usage_top_users", "usage_top_teams",
-             "completion_acceptance")  # fmt: skip
+    # usage_cube feeds totals, per model, errors and the top-N; usage_latency_counts feeds
+    # the percentiles and the histogram (the dashboard runs each once).
+    parts = ("usage_cube", "usage_series", "usage_latency_counts", "completion_acceptance")
     for _ in range(args.runs):
         reset_queries()
         with CaptureQueriesContext(connection) as queries:
@@ -202,16 +215,38 @@ def worker(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         _naive(filters)
         naive.append(time.perf_counter() - started)
+    naive_models = _naive(filters)["models"]
+    by_model = {(r["tier"], r["model"]): r for r in selectors.usage_by_model(filters=filters)}
+    matches = naive_models.keys() == by_model.keys() and all(
+        (v[0], v[1], v[2], v[3], v[4])
+        == tuple(by_model[k][f] for f in ("requests", "prompt_tokens", "completion_tokens",
+                                            "errors", "refused"))
+        for k, v in naive_models.items()
+    )  # fmt: skip
     plans = {}
     if connection.vendor == "postgresql":
-        sql, params = (
-            selectors.usage_events(filters=filters).values("tier", "model")
-            .annotate(n=__import__("django.db.models", fromlist=["Count"]).Count("id"))
-            .query.sql_with_params()
-        )  # fmt: skip
+        from django.db.models import Sum
+
+        from editor.usage.models import UsageHour
+        from editor.usage.rollups import hour_ceil, hour_floor
+
+        rollup = UsageHour.objects.filter(
+            hour__gte=hour_ceil(filters.start), hour__lt=hour_floor(filters.end)
+        )
+        queries_to_plan = {
+            "cube": rollup.values_list(
+                "tier", "model", "team_id", "user_id", "status", "error_kind"
+            ).annotate(Sum("requests")),
+            "cube_team_filter": rollup.filter(team_id=1)
+            .values_list("tier", "model", "user_id", "status")
+            .annotate(Sum("requests")),
+            "edges": selectors._edge_events(filters).values_list("tier").annotate(Sum("id")),
+        }
         with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN " + sql, params)
-            plans["by_model"] = [row[0] for row in cursor.fetchall()]
+            for name, query in queries_to_plan.items():
+                sql, params = query.query.sql_with_params()
+                cursor.execute("EXPLAIN " + sql, params)
+                plans[name] = [row[0] for row in cursor.fetchall()]
     print(json.dumps({
         "engine": connection.vendor,
         **seeded,
@@ -220,6 +255,7 @@ def worker(args: argparse.Namespace) -> None:
         "dashboard_s": round(statistics.median(dashboard), 3),
         "naive_python_s": round(statistics.median(naive), 3),
         "ratio": round(statistics.median(naive) / statistics.median(dashboard), 1),
+        "matches_naive": matches,
         "per_query_s": {k: round(statistics.median(v), 3) for k, v in per_query.items()},
         "plans": plans,
     }))  # fmt: skip
@@ -248,12 +284,18 @@ def main() -> None:
         print(f"{result['engine']:>10}: dashboard {result['dashboard_s']} s, naive Python "
               f"{result['naive_python_s']} s ({result['ratio']}x), "
               f"{result['rows_in_30_days']:,} rows in range")  # fmt: skip
+    out_path = ROOT / "bench" / "results" / "usage.json"
+    before = None
+    if out_path.exists():
+        previous = json.loads(out_path.read_text())
+        before = {k: v for k, v in previous.items() if k != "before"}
     record = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "load_avg": os.getloadavg()},
         "results": results,
-    }
-    out_path = ROOT / "bench" / "results" / "usage.json"
+        "before": before,
+    }  # fmt: skip
     out_path.write_text(json.dumps(record, indent=2) + "\n")
     print(f"written to {out_path.relative_to(ROOT)}")
 

@@ -1,9 +1,11 @@
 """Reads for the usage dashboard: every figure is aggregated by the database.
 
 A dashboard is one `UsageFilters` (a time range, the teams the viewer may see, and the
-optional team/user/tier/model/feature filters); each selector turns it into one grouped
-query. The queries are written to need only the indexes in models.py, and the benchmark
-(bench/usage_bench.py) times them over a million rows.
+optional team/user/tier/model/feature filters). Figures over a range read the hourly
+rollups (UsageHour, UsageHourLatency: editor/usage/rollups.py) for its whole hours and
+the raw rows for the partial hours at its edges, so counts and tokens are exact for any
+range; percentiles come from fixed latency buckets (precision in buckets.py). The raw
+rows remain the source of the CSV export. bench/usage_bench.py times it over 1M rows.
 """
 
 from __future__ import annotations
@@ -16,15 +18,16 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Coalesce, TruncDay, TruncHour
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
 from editor.core.errors import Forbidden, NotAuthenticated
 from editor.rooms.models import Team, TeamMembership
 from editor.rooms.permissions import usage_team_scope
-from editor.usage.models import ModelPrice, UsageEvent, UsageStatus
-from editor.usage.percentiles import percentiles_by_group
+from editor.usage.buckets import METRICS, bucket_of, percentile
+from editor.usage.models import ModelPrice, UsageEvent, UsageHour, UsageHourLatency, UsageStatus
+from editor.usage.rollups import LATENCY_COLUMNS, hour_ceil, hour_floor, raw_latency
 
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 # Upper edges (ms) of the time-to-first-token histogram; the last bucket is open.
@@ -77,26 +80,98 @@ def usage_events(*, filters: UsageFilters) -> QuerySet[UsageEvent]:
     return events
 
 
-def _tokens(prefix: str = "") -> dict[str, Any]:
-    return {
-        "requests": Count("id"),
-        "prompt_tokens": Coalesce(Sum(f"{prefix}prompt_tokens"), 0),
-        "completion_tokens": Coalesce(Sum(f"{prefix}completion_tokens"), 0),
-    }
+def _dimensions(rows: QuerySet, filters: UsageFilters) -> QuerySet:
+    """The team/user/tier/model/feature filters, on raw rows or on rollups alike."""
+    if filters.scope is not None:
+        rows = rows.filter(team_id__in=filters.scope)
+    if filters.team_id is not None:
+        rows = rows.filter(team_id=filters.team_id)
+    if filters.user_id is not None:
+        rows = rows.filter(user_id=filters.user_id)
+    for field in ("tier", "model", "feature"):
+        if getattr(filters, field):
+            rows = rows.filter(**{field: getattr(filters, field)})
+    return rows
 
 
-def usage_by_model(*, filters: UsageFilters) -> list[dict[str, Any]]:
-    """Requests, tokens, errors and refusals per tier and model, with the estimated cost."""
-    rows = list(
-        usage_events(filters=filters)
-        .values("tier", "model")
-        .annotate(
-            **_tokens(),
-            errors=Count("id", filter=Q(status=UsageStatus.ERROR)),
-            refused=Count("id", filter=Q(status=UsageStatus.REFUSED)),
-        )
-        .order_by("tier", "model")
+def _full_hours(filters: UsageFilters) -> tuple[datetime, datetime] | None:
+    """The whole hours inside the range (read from the rollups); None when there are none."""
+    first, last = hour_ceil(filters.start), hour_floor(filters.end)
+    return (first, last) if first < last else None
+
+
+def _edge_events(filters: UsageFilters) -> QuerySet[UsageEvent]:
+    """The raw rows of the partial hours at the range's edges (or of all of a short range)."""
+    events = usage_events(filters=filters)
+    hours = _full_hours(filters)
+    if hours is None:
+        return events
+    return events.filter(Q(created_at__lt=hours[0]) | Q(created_at__gte=hours[1]))
+
+
+def _rollup(model, filters: UsageFilters) -> QuerySet:
+    hours = _full_hours(filters)
+    if hours is None:
+        return model.objects.none()
+    rows = model.objects.filter(hour__gte=hours[0], hour__lt=hours[1]).order_by()
+    return _dimensions(rows, filters)
+
+
+_CUBE_KEY = ("tier", "model", "team_id", "user_id", "status", "error_kind")
+
+
+def usage_cube(*, filters: UsageFilters) -> list[dict[str, Any]]:
+    """Requests and tokens per tier, model, team, user and outcome: the grouped rows that
+    the totals, per-model, error and top-N figures are folded from (one scan of the
+    rollups plus the edges' raw rows). Team and user are 0 for none."""
+    found: dict[tuple, dict[str, Any]] = {}
+    rollup = (
+        _rollup(UsageHour, filters)
+        .values_list(*_CUBE_KEY)
+        .annotate(Sum("requests"), Sum("prompt_tokens"), Sum("completion_tokens"))
     )
+    raw = (
+        _edge_events(filters)
+        .annotate(team_key=Coalesce("team_id", 0), user_key=Coalesce("user_id", 0))
+        .values_list("tier", "model", "team_key", "user_key", "status", "error_kind")
+        .annotate(Count("id"), Sum("prompt_tokens"), Sum("completion_tokens"))
+    )
+    for rows in (rollup, raw):
+        for *key, requests, prompt, completion in rows:
+            row = found.setdefault(
+                tuple(key),
+                {**dict(zip(_CUBE_KEY, key, strict=True)), "requests": 0,
+                 "prompt_tokens": 0, "completion_tokens": 0},
+            )  # fmt: skip
+            row["requests"] += requests
+            row["prompt_tokens"] += prompt or 0
+            row["completion_tokens"] += completion or 0
+    return list(found.values())
+
+
+def _fold(cube: list[dict[str, Any]], key: tuple[str, ...]) -> dict[tuple, dict[str, Any]]:
+    out: dict[tuple, dict[str, Any]] = {}
+    for row in cube:
+        k = tuple(row[name] for name in key)
+        into = out.setdefault(
+            k, {**dict(zip(key, k, strict=True)), "requests": 0, "prompt_tokens": 0,
+                "completion_tokens": 0, "errors": 0, "refused": 0},
+        )  # fmt: skip
+        for name in ("requests", "prompt_tokens", "completion_tokens"):
+            into[name] += row[name]
+        if row["status"] == UsageStatus.ERROR:
+            into["errors"] += row["requests"]
+        elif row["status"] == UsageStatus.REFUSED:
+            into["refused"] += row["requests"]
+    return out
+
+
+def usage_by_model(
+    *, filters: UsageFilters, cube: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Requests, tokens, errors and refusals per tier and model, with the estimated cost."""
+    cube = usage_cube(filters=filters) if cube is None else cube
+    rows = [row for _, row in sorted(_fold(cube, ("tier", "model")).items())]
     prices = {price.model: price for price in ModelPrice.objects.all()}
     for row in rows:
         price = prices.get(row["model"])
@@ -124,79 +199,141 @@ def usage_totals(*, by_model: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def usage_series(*, filters: UsageFilters) -> list[dict[str, Any]]:
-    """Requests and tokens per hour (ranges up to 2 days) or per day, per tier."""
-    trunc = TruncHour if filters.hourly else TruncDay
-    return list(
-        usage_events(filters=filters)
-        .annotate(bucket=trunc("created_at"))
-        .values("bucket", "tier")
-        .annotate(**_tokens())
-        .order_by("bucket", "tier")
+    """Requests and tokens per hour (ranges up to 2 days) or per day, per tier.
+
+    Grouped by hour in the database (the rollups' own column; TruncHour on the edges'
+    few raw rows) and folded into days here: SQLite truncates dates through a Python
+    function per row, which cost 6 s over a million rows.
+    """
+    rollup = (
+        _rollup(UsageHour, filters)
+        .values_list("hour", "tier")
+        .annotate(Sum("requests"), Sum("prompt_tokens"), Sum("completion_tokens"))
     )
+    raw = (
+        _edge_events(filters)
+        .annotate(at=TruncHour("created_at"))
+        .values_list("at", "tier")
+        .annotate(Count("id"), Sum("prompt_tokens"), Sum("completion_tokens"))
+    )
+    found: dict[tuple, dict[str, Any]] = {}
+    for rows in (rollup, raw):
+        for hour, tier, requests, prompt, completion in rows:
+            bucket = timezone.localtime(hour)
+            if not filters.hourly:
+                bucket = bucket.replace(hour=0)
+            row = found.setdefault(
+                (bucket, tier),
+                {"bucket": bucket, "tier": tier, "requests": 0, "prompt_tokens": 0,
+                 "completion_tokens": 0},
+            )  # fmt: skip
+            row["requests"] += requests
+            row["prompt_tokens"] += prompt or 0
+            row["completion_tokens"] += completion or 0
+    return [found[key] for key in sorted(found)]
 
 
-def usage_errors(*, filters: UsageFilters) -> list[dict[str, Any]]:
+def usage_errors(
+    *, filters: UsageFilters, cube: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Failed and refused requests by kind, most frequent first."""
-    return list(
-        usage_events(filters=filters)
-        .filter(status__in=[UsageStatus.ERROR, UsageStatus.REFUSED])
-        .values("status", "error_kind")
-        .annotate(requests=Count("id"))
-        .order_by("-requests", "status", "error_kind")
-    )
+    cube = usage_cube(filters=filters) if cube is None else cube
+    failed = [r for r in cube if r["status"] in (UsageStatus.ERROR, UsageStatus.REFUSED)]
+    rows = [
+        {"status": status, "error_kind": kind, "requests": row["requests"]}
+        for (status, kind), row in _fold(failed, ("status", "error_kind")).items()
+    ]
+    return sorted(rows, key=lambda r: (-r["requests"], r["status"], r["error_kind"]))
 
 
-def usage_latency(*, filters: UsageFilters) -> list[dict[str, Any]]:
-    """Time to first token p50/p95 and tokens/s p50 per tier and model (completed calls)."""
-    completed = usage_events(filters=filters).filter(status=UsageStatus.OK)
-    found = percentiles_by_group(
-        completed,
-        group_by=("tier", "model"),
-        specs=(
-            ("ttft_p50", "ttft_ms", 0.5),
-            ("ttft_p95", "ttft_ms", 0.95),
-            ("tps_p50", "tokens_per_s", 0.5),
-        ),
-    )
-    return [{"tier": tier, "model": model, **found[tier, model]} for tier, model in sorted(found)]
+LatencyCounts = dict[tuple[str, str], dict[str, list[int]]]
 
 
-def usage_ttft_histogram(*, filters: UsageFilters) -> dict[str, Any]:
-    """Completed calls per time-to-first-token bucket and tier: {labels, tiers: {tier: [n]}}."""
-    whens = [When(ttft_ms__lt=edge, then=Value(i)) for i, edge in enumerate(TTFT_EDGES)]
+def usage_latency_counts(*, filters: UsageFilters) -> LatencyCounts:
+    """Completed calls per tier and model counted in the fixed latency buckets.
+
+    From UsageHourLatency for the whole hours, plus the edges' raw rows bucketed by the
+    database; with a person filter (that table has no user), from the person's raw rows.
+    """
+    if filters.user_id is not None:
+        return raw_latency(usage_events(filters=filters), group_by=("tier", "model"))
+    found = raw_latency(_edge_events(filters), group_by=("tier", "model"))
     rows = (
-        usage_events(filters=filters)
-        .filter(status=UsageStatus.OK, ttft_ms__isnull=False)
-        .annotate(bucket=Case(*whens, default=Value(len(TTFT_EDGES)), output_field=IntegerField()))
-        .values("tier", "bucket")
-        .annotate(requests=Count("id"))
-        .order_by("tier", "bucket")
+        _rollup(UsageHourLatency, filters)
+        .values_list("tier", "model")
+        .annotate(*(Sum(column) for column in LATENCY_COLUMNS))
     )
+    for tier, model, *sums in rows:
+        counts = found.setdefault(
+            (tier, model), {m: [0] * (len(e) + 1) for m, (_, e) in METRICS.items()}
+        )
+        at = 0
+        for metric in METRICS:
+            for i in range(len(counts[metric])):
+                counts[metric][i] += sums[at] or 0
+                at += 1
+    return found
+
+
+def usage_latency(
+    *, filters: UsageFilters, counts: LatencyCounts | None = None
+) -> list[dict[str, Any]]:
+    """Time to first token p50/p95 and tokens/s p50 per tier and model (completed calls),
+    estimated from bucket counts (precision: editor/usage/buckets.py)."""
+    counts = usage_latency_counts(filters=filters) if counts is None else counts
+    ttft_edges, tps_edges = METRICS["ttft"][1], METRICS["tps"][1]
+    return [
+        {
+            "tier": tier,
+            "model": model,
+            "ttft_p50": percentile(found["ttft"], ttft_edges, 0.5),
+            "ttft_p95": percentile(found["ttft"], ttft_edges, 0.95),
+            "tps_p50": percentile(found["tps"], tps_edges, 0.5),
+        }
+        for (tier, model), found in sorted(counts.items())
+    ]
+
+
+def usage_ttft_histogram(
+    *, filters: UsageFilters, counts: LatencyCounts | None = None
+) -> dict[str, Any]:
+    """Completed calls per time-to-first-token bucket and tier: {labels, tiers: {tier: [n]}}.
+
+    TTFT_EDGES are among the fine bucket edges, so each fine bucket falls in one of these.
+    """
+    counts = usage_latency_counts(filters=filters) if counts is None else counts
+    fine = METRICS["ttft"][1]
+    into = [0] + [bucket_of(edge, TTFT_EDGES) for edge in fine]  # by each bucket's low edge
     labels = [f"< {edge} ms" for edge in TTFT_EDGES] + [f"≥ {TTFT_EDGES[-1]} ms"]
     tiers: dict[str, list[int]] = {}
-    for row in rows:
-        tiers.setdefault(row["tier"], [0] * len(labels))[row["bucket"]] = row["requests"]
+    for (tier, _), found in sorted(counts.items()):
+        if not any(found["ttft"]):
+            continue
+        row = tiers.setdefault(tier, [0] * len(labels))
+        for i, n in enumerate(found["ttft"]):
+            row[into[i]] += n
     return {"labels": labels, "tiers": tiers}
 
 
-def usage_top_users(*, filters: UsageFilters, limit: int = TOP_LIMIT) -> list[dict[str, Any]]:
-    rows = usage_events(filters=filters).filter(user__isnull=False).values("user_id")
-    return _named(_top(rows, "user_id", limit), "user_id", _usernames)
+def usage_top_users(
+    *, filters: UsageFilters, limit: int = TOP_LIMIT, cube: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    return _named(_top(filters, cube, "user_id", limit), "user_id", _usernames)
 
 
-def usage_top_teams(*, filters: UsageFilters, limit: int = TOP_LIMIT) -> list[dict[str, Any]]:
-    rows = usage_events(filters=filters).filter(team__isnull=False).values("team_id")
-    return _named(_top(rows, "team_id", limit), "team_id", _team_names)
+def usage_top_teams(
+    *, filters: UsageFilters, limit: int = TOP_LIMIT, cube: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    return _named(_top(filters, cube, "team_id", limit), "team_id", _team_names)
 
 
-def _top(rows: QuerySet, key: str, limit: int) -> list[dict[str, Any]]:
+def _top(filters: UsageFilters, cube, key: str, limit: int) -> list[dict[str, Any]]:
     # Ranked by all tokens; the id breaks ties so the order is the same on every engine.
-    ranked = (
-        rows.annotate(**_tokens())
-        .annotate(tokens=F("prompt_tokens") + F("completion_tokens"))
-        .order_by("-tokens", key)
-    )
-    return list(ranked[:limit])
+    cube = usage_cube(filters=filters) if cube is None else cube
+    rows = [row for (pk,), row in _fold(cube, (key,)).items() if pk]  # 0: no user/team
+    for row in rows:
+        row["tokens"] = row["prompt_tokens"] + row["completion_tokens"]
+    return sorted(rows, key=lambda r: (-r["tokens"], r[key]))[:limit]
 
 
 def _usernames(ids: set[int]) -> dict[int, str]:
@@ -283,16 +420,18 @@ def usage_dashboard(*, filters: UsageFilters) -> dict[str, Any]:
     from editor.usage.activity import activity_now
     from editor.usage.tasks_summary import deep_tasks_summary
 
-    by_model = usage_by_model(filters=filters)
+    cube = usage_cube(filters=filters)
+    counts = usage_latency_counts(filters=filters)
+    by_model = usage_by_model(filters=filters, cube=cube)
     return {
         "by_model": by_model,
         "totals": usage_totals(by_model=by_model),
         "series": usage_series(filters=filters),
-        "errors": usage_errors(filters=filters),
-        "latency": usage_latency(filters=filters),
-        "histogram": usage_ttft_histogram(filters=filters),
-        "top_users": usage_top_users(filters=filters),
-        "top_teams": usage_top_teams(filters=filters),
+        "errors": usage_errors(filters=filters, cube=cube),
+        "latency": usage_latency(filters=filters, counts=counts),
+        "histogram": usage_ttft_histogram(filters=filters, counts=counts),
+        "top_users": usage_top_users(filters=filters, cube=cube),
+        "top_teams": usage_top_teams(filters=filters, cube=cube),
         "acceptance": completion_acceptance(filters=filters),
         "tasks": deep_tasks_summary(filters=filters),
         "now": activity_now(scope=filters.scope, team_id=filters.team_id),

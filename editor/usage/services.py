@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 
 from editor.usage.models import UsageEvent, UsageStatus
+from editor.usage.rollups import rollup_add
 
 _MESSAGE_MAX = 500
 
@@ -28,7 +30,10 @@ def usage_record(
     error_kind: str = "",
     error_message: str = "",
 ) -> UsageEvent:
-    """Record a call; tokens/s is computed over the streaming part (after the first token)."""
+    """Record a call and add it to its hour's rollups, in one transaction.
+
+    tokens/s is computed over the streaming part (after the first token).
+    """
     if status not in UsageStatus.values:
         raise ValueError(f"unknown usage status {status!r}")
     tokens_per_s = None
@@ -37,22 +42,25 @@ def usage_record(
         if streaming_ms > 0:
             tokens_per_s = completion_tokens / (streaming_ms / 1000)
     user_id = user if isinstance(user, int) or user is None else user.pk
-    return UsageEvent.objects.create(
-        user_id=user_id,
-        team_id=team_id,
-        room_id=room_id,
-        tier=tier,
-        model=model[:200],
-        feature=feature,
-        prompt_tokens=max(0, prompt_tokens),
-        completion_tokens=max(0, completion_tokens),
-        tokens_estimated=tokens_estimated,
-        ttft_ms=ttft_ms,
-        duration_ms=duration_ms,
-        tokens_per_s=tokens_per_s,
-        status=status,
-        error_kind=error_kind,
-        error_message=error_message[:_MESSAGE_MAX],
-        task_id=task_id,
-        request_id=request_id[:64],
-    )
+    with transaction.atomic():
+        event = UsageEvent.objects.create(
+            user_id=user_id,
+            team_id=team_id,
+            room_id=room_id,
+            tier=tier,
+            model=model[:200],
+            feature=feature,
+            prompt_tokens=max(0, prompt_tokens),
+            completion_tokens=max(0, completion_tokens),
+            tokens_estimated=tokens_estimated,
+            ttft_ms=ttft_ms,
+            duration_ms=duration_ms,
+            tokens_per_s=tokens_per_s,
+            status=status,
+            error_kind=error_kind,
+            error_message=error_message[:_MESSAGE_MAX],
+            task_id=task_id,
+            request_id=request_id[:64],
+        )
+        rollup_add(event=event)
+    return event

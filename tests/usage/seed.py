@@ -6,8 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from django.utils import timezone
+
 from editor.assist.models import CompletionFeedback
 from editor.usage.models import ModelPrice, UsageEvent
+from editor.usage.rollups import rollup_rebuild
 from editor.usage.services import usage_record
 
 START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
@@ -40,6 +43,9 @@ def seed_usage(cast) -> None:
             ttft_ms=ttft, duration_ms=dur, error_kind=kind, request_id=f"r{len(rows)}-{at:%d%H}",
         )  # fmt: skip
         UsageEvent.objects.filter(pk=event.pk).update(created_at=at)
+    # The rows were moved back in time after usage_record rolled them up at the present
+    # hour: a back-fill, so the rollups of both places are rebuilt from the rows.
+    rollup_rebuild(start=START - timedelta(days=1), end=timezone.now() + timedelta(hours=1))
     ModelPrice.objects.create(
         model="sim-fast", prompt_usd_per_million=Decimal(1), completion_usd_per_million=Decimal(4)
     )

@@ -80,13 +80,19 @@ def test_errors_by_kind(seeded):
 def test_latency_percentiles_per_tier_and_model(seeded):
     latency = {(r["tier"], r["model"]): r for r in selectors.usage_latency(filters=staff_view())}
 
-    # fast, completed: first tokens 100, 200, 300, 400 ms; rates 100, 200, 200, 200 tokens/s
+    # fast, completed: first tokens 100, 200, 300, 400 ms; rates 100, 200, 200, 200 tokens/s.
+    # Percentiles come from the fixed buckets (editor/usage/buckets.py): the value at rank
+    # floor(p·(n-1)) is placed evenly inside its bucket.
     fast = latency["fast", "sim-fast"]
-    assert fast["ttft_p50"] == 200 + (300 - 200) * 0.5
-    assert fast["ttft_p95"] == 300 + (400 - 300) * (0.95 * 3 - 2)
-    assert fast["tps_p50"] == 200.0
+    assert fast["ttft_p50"] == 200 + (250 - 200) * 0.5  # rank 1.5: 200 ms, in [200, 250)
+    assert fast["ttft_p95"] == 300 + (400 - 300) * 0.5  # rank 2.85: 300 ms, in [300, 400)
+    assert fast["tps_p50"] == 200 + (250 - 200) * (0.5 / 3)  # the first of three in [200, 250)
+    # ... which is within a bucket of percentile_cont (250, 385 and 200)
+    assert abs(fast["ttft_p50"] - 250) <= 250 - 200
+    assert abs(fast["ttft_p95"] - 385) <= 400 - 300
+    assert abs(fast["tps_p50"] - 200) <= 250 - 200
     deep = latency["deep", "sim-deep"]
-    assert (deep["ttft_p50"], deep["ttft_p95"], deep["tps_p50"]) == (1000, 1000, 50)
+    assert (deep["ttft_p50"], deep["ttft_p95"], deep["tps_p50"]) == (1125, 1125, 55)
     assert ("review", "sim-review") not in latency  # refused: no completed call
 
 
@@ -128,7 +134,7 @@ def test_an_owners_scope_sees_only_their_team(seeded):
     assert [r["name"] for r in selectors.usage_top_users(filters=acme)] == ["alice", "bob"]
     assert [r["name"] for r in selectors.usage_top_teams(filters=acme)] == ["Acme"]
     fast = selectors.usage_latency(filters=acme)[1]
-    assert fast["ttft_p95"] == 200 + (300 - 200) * (0.95 * 2 - 1)
+    assert fast["ttft_p95"] == 200 + (250 - 200) * 0.5  # 100, 200, 300 ms: rank 1.9 is 200
 
 
 def test_filters_narrow_every_figure(seeded):
