@@ -412,7 +412,11 @@ def _pool_child_running(worker_pid: int, command: str) -> psutil.Process | None:
     for proc in psutil.process_iter(["cmdline"]):
         if command not in " ".join(proc.info["cmdline"] or []):
             continue
-        for parent in proc.parents():
+        try:
+            parents = proc.parents()
+        except psutil.Error:  # it ended while we looked; the caller asks again
+            continue
+        for parent in parents:
             if parent.pid in children:
                 return children[parent.pid]
     return None
