@@ -1,8 +1,10 @@
 """Flint's agent loop: Chat Completions tool calling on the deep tier, within limits.
 
 One step is one model call and the tool calls it asks for. Between steps the loop checks
-the cancel flag and its limits (steps, token budget, wall clock). When the conversation
-nears the model's context window, older tool results are compacted instead of failing.
+the cancel flag and its limits (steps, wall clock). Tokens are budgeted outside the loop:
+each model call is admitted by the `admit` hook (the runner asks the usage quotas: the
+team's monthly budget and the task's own budget) and released with what it used. When
+the conversation nears the model's context window, older tool results are compacted.
 A step whose model call fails is retried a few times with backoff (the gateway has
 already retried before the first token); then the task fails with the gateway's words.
 The loop knows nothing of Django rows: the Celery task gives it hooks (runner.py).
@@ -51,7 +53,6 @@ _COMMANDS_OFF = "(commands are disabled on this worker: there is no sandbox), "
 @dataclass
 class Limits:
     max_steps: int
-    token_budget: int
     wall_seconds: float
     step_max_tokens: int
     step_retries: int
@@ -68,6 +69,10 @@ class Hooks:
     files_changed: Callable[[WorkingCopy], None] = lambda copy: None
     model_call: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
     sleep: Callable[[float], None] = time.sleep
+    # (estimated prompt tokens, max output tokens) -> (ticket, max output tokens allowed);
+    # raises a ModelError (the usage quotas' QuotaExceeded) to refuse the call.
+    admit: Callable[[int, int], tuple[Any, int]] = lambda prompt, most: (None, most)
+    release: Callable[[Any, int], None] = lambda ticket, used: None
 
 
 @dataclass
@@ -162,11 +167,6 @@ class AgentLoop:
         if self.steps >= self.limits.max_steps:
             message = f"Stopped after {self.steps} steps, the limit per task.{kept}"
             return self._outcome("failed", error_kind="step_limit", error_message=message)
-        if self.tokens >= self.limits.token_budget:
-            message = (
-                f"Stopped: the task used its budget of {self.limits.token_budget} tokens.{kept}"
-            )
-            return self._outcome("failed", error_kind="token_budget", error_message=message)
         if time.monotonic() - self.started >= self.limits.wall_seconds:
             message = (
                 f"Stopped after {self.limits.wall_seconds:g} s, the time limit per task.{kept}"
@@ -189,6 +189,20 @@ class AgentLoop:
         compacted = False
         while True:
             self._check()
+            try:
+                ticket, max_tokens = self.hooks.admit(
+                    estimate_tokens(self.messages), self.limits.step_max_tokens
+                )
+            except ModelError as refused:
+                # A rate or stream limit passes; a spent budget does not (the caller ends
+                # the task with the refusal's message).
+                if getattr(refused, "reason", "") not in ("rpm", "streams"):
+                    raise
+                if attempt >= self.limits.step_retries:
+                    raise
+                attempt += 1
+                self._wait(refused.retry_after or min(8.0, 2.0**attempt), refused.message)
+                continue
             started = time.perf_counter()
             try:
                 with self.hooks.model_call():
@@ -196,9 +210,10 @@ class AgentLoop:
                         tier=self.tier,
                         messages=self.messages,
                         tools=self.tools.specs(),
-                        max_tokens=self.limits.step_max_tokens,
+                        max_tokens=max_tokens,
                     )
             except ModelError as error:
+                self.hooks.release(ticket, 0)  # its usage row records no tokens either
                 self.hooks.usage(None, error, (time.perf_counter() - started) * 1000)
                 if isinstance(error.__cause__, SoftTimeLimitExceeded):
                     # The gateway wraps any exception; an interrupted call (a stop, or the
@@ -211,20 +226,26 @@ class AgentLoop:
                 if error.kind not in _RETRY_KINDS or attempt >= self.limits.step_retries:
                     raise
                 attempt += 1
-                wait = min(8.0, 1.0 * 2 ** (attempt - 1))
-                self._log("error", f"{error.message} Retrying in {wait:g} s.")
-                deadline = time.monotonic() + wait
-                while time.monotonic() < deadline:
-                    self._check()
-                    self.hooks.sleep(0.1)
+                self._wait(min(8.0, 1.0 * 2 ** (attempt - 1)), error.message)
                 continue
+            except BaseException:
+                self.hooks.release(ticket, 0)  # interrupted (a stop): free its reservation
+                raise
             self.hooks.usage(result, None, result.duration_ms)
             usage = result.usage or {}
             used = int(usage.get("total_tokens") or 0)
             if not used:
                 used = estimate_tokens(self.messages) + len(result.text) // 4
+            self.hooks.release(ticket, used)
             self.tokens += used
             return result
+
+    def _wait(self, seconds: float, why: str) -> None:
+        self._log("error", f"{why} Retrying in {seconds:g} s.")
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self._check()
+            self.hooks.sleep(0.1)
 
     def run(self) -> Outcome:
         try:
@@ -243,7 +264,9 @@ class AgentLoop:
                 result = self._call_model()
             except ModelError as error:
                 self._log("error", error.message)
-                return self._outcome("failed", error_kind=error.kind, error_message=error.message)
+                # A quota refusal says which limit (team_budget, task_budget, …).
+                kind = getattr(error, "reason", "") or error.kind
+                return self._outcome("failed", error_kind=kind, error_message=error.message)
             self.steps += 1
             message: dict[str, Any] = {"role": "assistant", "content": result.text or None}
             if result.tool_calls:

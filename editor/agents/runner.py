@@ -30,6 +30,13 @@ from editor.agents.progress import status_send, step_add
 from editor.agents.workcopy import WorkingCopy
 from editor.assist.errors import ModelError
 from editor.assist.gateway import ChatResult, tier_get
+from editor.usage.quotas import (
+    QuotaExceeded,
+    Ticket,
+    quota_admit_sync,
+    quota_release_sync,
+    quota_task_budget,
+)
 from editor.usage.services import usage_record
 
 log = logging.getLogger(__name__)
@@ -97,7 +104,6 @@ class Monitor:
 def _limits() -> Limits:
     return Limits(
         max_steps=int(conf.get("FLINT_AGENTS_MAX_STEPS")),
-        token_budget=int(conf.get("FLINT_AGENTS_TOKEN_BUDGET")),
         wall_seconds=float(conf.get("FLINT_AGENTS_WALL_SECONDS")),
         step_max_tokens=int(conf.get("FLINT_AGENTS_STEP_MAX_TOKENS")),
         step_retries=int(conf.get("FLINT_AGENTS_STEP_RETRIES")),
@@ -155,6 +161,30 @@ def _record_usage(
         error_kind=error.kind if error else "",
         error_message=error.message if error else "",
     )
+
+
+def _admit(task: Task, team_id: int, prompt_tokens: int, max_tokens: int) -> tuple[Ticket, int]:
+    """Admit one model call through the usage quotas (the team's monthly budget and the
+    task's budget, FLINT_QUOTA_TASK_TOKENS or the team's admin value; the owner's rate
+    limits); its output is capped to what the task's budget has left. A refusal is
+    recorded as a usage row and raised as QuotaExceeded, which ends the task."""
+    try:
+        remaining = quota_task_budget(task_id=task.pk, team_id=team_id).remaining
+    except QuotaExceeded:
+        remaining = 0  # spent: the admission below refuses it and records the refusal
+    if remaining is not None:
+        max_tokens = max(1, min(max_tokens, remaining - prompt_tokens))
+    ticket = quota_admit_sync(
+        user_id=task.created_by_id,
+        team_id=team_id,
+        room_id=task.room_id,
+        task_id=task.pk,
+        tier="deep",
+        model=task.model,
+        feature="task",
+        reserve_tokens=prompt_tokens + max_tokens,
+    )
+    return ticket, max_tokens
 
 
 def _transcript(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -237,6 +267,8 @@ def task_run(*, task_id: int, celery_id: str = "", hostname: str = "") -> str | 
         usage=lambda result, error, ms: _record_usage(task, team_id, result, error, ms),
         files_changed=lambda c: changes_save(task, c, ids),
         model_call=monitor.model_call,
+        admit=lambda prompt, most: _admit(task, team_id, prompt, most),
+        release=lambda ticket, used: quota_release_sync(ticket, used_tokens=used),
     )
     monitor.start()
     try:

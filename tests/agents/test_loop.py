@@ -18,7 +18,6 @@ EDIT = (
 def limits(**overrides) -> Limits:
     values = dict(
         max_steps=20,
-        token_budget=1_000_000,
         wall_seconds=60,
         step_max_tokens=2048,
         step_retries=1,
