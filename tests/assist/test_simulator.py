@@ -134,3 +134,13 @@ def test_management_command_serves_a_script(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_stream_events_are_encoded_as_sent_and_match_the_eager_encoding():
+    from editor.assist.simulator.server import _Events
+
+    pieces = ["def", " f", '("x")\n', "ü"]
+    events = _Events(pieces, b'data: {"delta":{"content":', b"}}\n\n")
+    assert len(events) == 4
+    eager = [b'data: {"delta":{"content":' + json.dumps(p).encode() + b"}}\n\n" for p in pieces]
+    assert events[0:4] == eager and events[1:3] == eager[1:3] and events[4:9] == []
