@@ -103,7 +103,14 @@ DATABASE_URL = env_url(
     f"sqlite:///{DATA_DIR / 'flint.sqlite3'}",
     schemes={"sqlite", "postgres", "postgresql", "pgsql"},
 )
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+# Reusing connections saves a connect per model call and per room message in production;
+# tests and `make run` keep 0 so that test databases can be dropped cleanly.
+DATABASE_CONN_MAX_AGE = env_int("DATABASE_CONN_MAX_AGE", 60 if PRODUCTION else 0, minimum=0)
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=DATABASE_CONN_MAX_AGE, conn_health_checks=True
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + immediate transactions let daphne and the Celery worker share the file
     # without "database is locked" errors; the test database is a file too, so that
