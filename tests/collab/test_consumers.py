@@ -257,3 +257,24 @@ async def test_doc_text_current_reads_the_store_once_closed(cast, main_py, setti
     assert text == "# saved\ndef main():\n    pass\n"
     # Eviction compacted the log into the snapshot.
     assert await sync_to_async(store.log_length)(doc_id=main_py.doc_id) == 0
+
+
+async def test_keystrokes_do_not_hop_through_the_shared_sync_thread(cast, main_py, monkeypatch):
+    import channels.consumer
+
+    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
+    hops = []
+    real = channels.consumer.aclose_old_connections
+
+    async def counted():
+        hops.append(1)
+        await real()
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    for i in range(5):
+        await alice.insert(0, str(i))
+    await bob.pump_until(lambda: str(bob.text).startswith("43210"))
+    assert hops == []  # neither alice's updates nor their relay to bob took the hop
+    await alice_ws.disconnect()
+    await bob_ws.disconnect()
