@@ -15,6 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
 from editor.assist.models import CompletionFeedback
+from editor.usage.rollups import rollup_rebuild
 from editor.usage.models import ModelPrice, UsageEvent
 from tests.support.browser import launch_browser, screenshot_path
 
@@ -80,6 +81,9 @@ def seed_week(cast) -> int:
     ids = UsageEvent.objects.order_by("id").values_list("id", flat=True)
     stamped = [UsageEvent(pk=pk, created_at=row._at) for pk, row in zip(ids, rows, strict=True)]
     UsageEvent.objects.bulk_update(stamped, ["created_at"], batch_size=500)
+    # bulk_create skips usage_record, so the hourly rollups are built as a back-fill would.
+    now = timezone.now()
+    rollup_rebuild(start=now - timedelta(days=8), end=now + timedelta(hours=1))
     for model, prompt, completion in (
         ("gpt-5.3-codex-spark", "0.50", "2.00"),
         ("gpt-5.3-codex", "1.25", "10.00"),

@@ -73,7 +73,15 @@ export function failureText(task) {
   const kind = task.error_kind;
   const message = task.error_message || "";
   if (kind === "worker_lost") return /worker lost/i.test(message) ? message : `Worker lost: ${message || "the worker running this task stopped."}`;
-  const limits = { step_limit: "Step limit reached", token_budget: "Token budget spent", time_limit: "Time limit reached", internal: "Internal error" };
+  const limits = {
+    step_limit: "Step limit reached",
+    task_budget: "Task token budget spent",
+    team_budget: "Team token budget spent",
+    rpm: "Request rate limit",
+    streams: "Too many streams at once",
+    time_limit: "Time limit reached",
+    internal: "Internal error",
+  };
   if (limits[kind]) return message ? `${limits[kind]}: ${message}` : limits[kind];
   if (kind) return `Model error (${kind}): ${message}`;
   return message;
