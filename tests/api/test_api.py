@@ -40,6 +40,7 @@ EXPECTED = {
     "/api/rooms/{room_id}/tasks/{task_id}/retry": {"post"},
     "/api/rooms/{room_id}/tasks/{task_id}/apply": {"post"},
     "/api/rooms/{room_id}/tasks/{task_id}/undo": {"post"},
+    "/api/rooms/{room_id}/tasks/{task_id}/reject": {"post"},
     "/api/rooms/{room_id}/tasks/{task_id}/pick": {"post"},
     "/api/rooms/{room_id}/reviews": {"post"},
     "/api/rooms/{room_id}/reviews/{run_id}": {"get"},
