@@ -14,11 +14,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect, sync_playwright
 
 from editor.assist.simulator import Simulator, SimulatorThread, rules_from
-from tests.support.browser import launch_browser, screenshot_path
+from tests.support.browser import launch_browser, open_room_as, screenshot_path
 from tests.support.live import LiveProcess, start_daphne
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
@@ -72,19 +71,6 @@ def flint(simulator, django_db_setup, django_db_blocker) -> Iterator[LiveProcess
         daphne.stop()
 
 
-def open_room_as(browser, flint, user, room):
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": 1360, "height": 820})
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": flint.url}]
-    )
-    page = context.new_page()
-    page.goto(f"{flint.url}rooms/{room.pk}/")
-    expect(page.locator("[data-conn]")).to_have_attribute("data-state", "live")
-    return page
-
-
 def open_file(page, path):
     page.locator(f".tree-row[data-path='{path}']").click()
     expect(page.locator(".tab[aria-selected='true']")).to_have_attribute("title", path)
@@ -135,7 +121,7 @@ def test_ghost_text_appears_and_tab_inserts_it(
     with sync_playwright() as playwright:
         browser = launch_browser(playwright)
         try:
-            alice = open_room_as(browser, flint, cast.alice, cast.room)
+            alice = open_room_as(browser, flint, cast.alice, cast.room, width=1360, height=820)
             open_file(alice, "src/other.py")
             open_file(alice, "src/greet.py")
             caret_at_end(alice)
@@ -189,8 +175,8 @@ def test_quick_edit_streams_to_the_room_and_lands_in_both_pages(
     with sync_playwright() as playwright:
         browser = launch_browser(playwright)
         try:
-            alice = open_room_as(browser, flint, cast.alice, cast.room)
-            bob = open_room_as(browser, flint, cast.bob, cast.room)
+            alice = open_room_as(browser, flint, cast.alice, cast.room, width=1360, height=820)
+            bob = open_room_as(browser, flint, cast.bob, cast.room, width=1360, height=820)
             open_file(alice, "src/calc.py")
             open_file(bob, "src/calc.py")
 
@@ -258,8 +244,8 @@ def test_an_answer_streams_to_everyone_and_history_reloads(
     with sync_playwright() as playwright:
         browser = launch_browser(playwright)
         try:
-            bob = open_room_as(browser, flint, cast.bob, cast.room)
-            carol = open_room_as(browser, flint, cast.carol, cast.room)
+            bob = open_room_as(browser, flint, cast.bob, cast.room, width=1360, height=820)
+            carol = open_room_as(browser, flint, cast.carol, cast.room, width=1360, height=820)
             open_file(bob, "src/calc.py")
             # A viewer reads along but cannot ask.
             expect(carol.locator("[data-assist-question]")).to_be_disabled()
@@ -320,8 +306,8 @@ def test_faults_show_their_message_where_you_look_and_keep_partial_output(
     with sync_playwright() as playwright:
         browser = launch_browser(playwright)
         try:
-            bob = open_room_as(browser, flint, cast.bob, cast.room)
-            alice = open_room_as(browser, flint, cast.alice, cast.room)
+            bob = open_room_as(browser, flint, cast.bob, cast.room, width=1360, height=820)
+            alice = open_room_as(browser, flint, cast.alice, cast.room, width=1360, height=820)
             open_file(bob, "src/calc.py")
             open_file(alice, "src/calc.py")
             faults = [
@@ -385,8 +371,8 @@ def test_quick_edit_hunk_by_hunk(flint, transactional_db, allow_sync_orm, cast, 
     with sync_playwright() as playwright:
         browser = launch_browser(playwright)
         try:
-            alice = open_room_as(browser, flint, cast.alice, cast.room)
-            bob = open_room_as(browser, flint, cast.bob, cast.room)
+            alice = open_room_as(browser, flint, cast.alice, cast.room, width=1360, height=820)
+            bob = open_room_as(browser, flint, cast.bob, cast.room, width=1360, height=820)
             open_file(alice, "src/calc.py")
             open_file(bob, "src/calc.py")
             select(alice, 0, len(CALC_SELECTION))

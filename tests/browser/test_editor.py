@@ -9,25 +9,11 @@ viewer, sees the live text but cannot change it.
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect, sync_playwright
 
-from tests.support.browser import launch_browser, screenshot_path
+from tests.support.browser import launch_browser, open_room_as, screenshot_path
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
-
-
-def open_room_as(browser, live_flint, user, room):
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_flint.url}]
-    )
-    page = context.new_page()
-    page.goto(f"{live_flint.url}rooms/{room.pk}/")
-    expect(page.locator("[data-conn]")).to_have_attribute("data-state", "live")
-    return page
 
 
 def open_file(page, path):

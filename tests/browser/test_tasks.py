@@ -20,11 +20,10 @@ from types import SimpleNamespace
 
 import psutil
 import pytest
-from django.test import Client
 from playwright.sync_api import expect, sync_playwright
 
 from editor.assist.simulator import Simulator, SimulatorThread, rules_from
-from tests.support.browser import launch_browser, screenshot_path
+from tests.support.browser import launch_browser, open_room_as, screenshot_path
 from tests.support.live import start_daphne, start_worker
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
@@ -101,19 +100,6 @@ def browser() -> Iterator:
             expect.set_options(timeout=5_000)
 
 
-def open_room_as(browser, flint, user, room, *, width=1440, height=900):
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": width, "height": height})
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": flint.url}]
-    )
-    page = context.new_page()
-    page.goto(f"{flint.url}rooms/{room.pk}/")
-    expect(page.locator("[data-conn]")).to_have_attribute("data-state", "live")
-    return page
-
-
 def open_file(page, path):
     page.locator(f".tree-row[data-path='{path}']").click()
     expect(page.locator(".tab[aria-selected='true']")).to_have_attribute("title", path)
@@ -159,8 +145,8 @@ def test_a_task_from_the_page_runs_live_and_applying_it_changes_both_editors(
         {"path": "README.md", "line": 1, "severity": "info",
          "body": "Say what changed in v2 under the title."}])}  # fmt: skip
     script(flint, [*steps, review])
-    bob = open_room_as(browser, flint, cast.bob, cast.room)
-    alice = open_room_as(browser, flint, cast.alice, cast.room)
+    bob = open_room_as(browser, flint, cast.bob, cast.room, width=1440, height=900)
+    alice = open_room_as(browser, flint, cast.alice, cast.room, width=1440, height=900)
     for page in (bob, alice):
         open_file(page, "src/app.py")
     alice.locator("[data-assist-tab='tasks']").click()
@@ -248,8 +234,8 @@ def test_stop_ends_a_long_command_cancelled_within_seconds(flint, project, brows
         {"tool_calls": [{"name": "apply_patch", "arguments": {"patch": EDIT}}]},
         {"tool_calls": [{"name": "run_command", "arguments": {"command": "sleep 30"}}]},
     ]))  # fmt: skip
-    bob = open_room_as(browser, flint, cast.bob, cast.room)
-    carol = open_room_as(browser, flint, cast.carol, cast.room)
+    bob = open_room_as(browser, flint, cast.bob, cast.room, width=1440, height=900)
+    carol = open_room_as(browser, flint, cast.carol, cast.room, width=1440, height=900)
     carol.locator("[data-assist-tab='tasks']").click()
     expect(carol.locator("[data-task-form]")).to_be_hidden()
     expect(carol.locator("[data-task-viewer-note]")).to_be_visible()
@@ -285,8 +271,8 @@ def test_a_file_review_puts_comments_in_the_gutter_and_resolving_fades_them(
     script(flint, [{"marker": "Review these files", "reply": json.dumps([
         {"path": "src/app.py", "line": 2, "severity": "warning",
          "body": "Magic number: name the value f returns."}])}])  # fmt: skip
-    bob = open_room_as(browser, flint, cast.bob, cast.room)
-    alice = open_room_as(browser, flint, cast.alice, cast.room)
+    bob = open_room_as(browser, flint, cast.bob, cast.room, width=1440, height=900)
+    alice = open_room_as(browser, flint, cast.alice, cast.room, width=1440, height=900)
     for page in (bob, alice):
         open_file(page, "src/app.py")
 
@@ -320,8 +306,8 @@ def test_an_edit_made_meanwhile_conflicts_and_the_page_shows_both_sides(
         {"tool_calls": [{"name": "apply_patch", "arguments": {"patch": EDIT}}]},
         {"tool_calls": [{"name": "finish", "arguments": {"summary": "bumped"}}]},
     ]))  # fmt: skip
-    bob = open_room_as(browser, flint, cast.bob, cast.room)
-    alice = open_room_as(browser, flint, cast.alice, cast.room)
+    bob = open_room_as(browser, flint, cast.bob, cast.room, width=1440, height=900)
+    alice = open_room_as(browser, flint, cast.alice, cast.room, width=1440, height=900)
     open_file(alice, "src/app.py")
     start_task(bob, "conflict: bump f")
     expect(sheet_status(bob)).to_have_text("succeeded", timeout=30_000)
@@ -367,7 +353,7 @@ def test_attempts_run_as_variants_shown_as_tabs_and_one_is_picked(flint, project
         {"tool_calls": [{"name": "apply_patch", "arguments": {"patch": EDIT}}]},
         {"tool_calls": [{"name": "finish", "arguments": {"summary": "one way"}}]},
     ]))  # fmt: skip
-    bob = open_room_as(browser, flint, cast.bob, cast.room)
+    bob = open_room_as(browser, flint, cast.bob, cast.room, width=1440, height=900)
     open_file(bob, "README.md")
     start_task(bob, "variants: bump f", attempts=2)
 
@@ -396,7 +382,7 @@ def test_attempts_run_as_variants_shown_as_tabs_and_one_is_picked(flint, project
 def test_a_model_error_is_shown_with_its_message(flint, project, browser, request):
     cast = project
     script(flint, turns("model-down", [{"fault": "500"}]))
-    bob = open_room_as(browser, flint, cast.bob, cast.room)
+    bob = open_room_as(browser, flint, cast.bob, cast.room, width=1440, height=900)
     start_task(bob, "model-down: try")
 
     expect(sheet_status(bob)).to_have_text("failed", timeout=30_000)
@@ -427,7 +413,7 @@ def test_a_lost_worker_shows_worker_lost_and_retry_runs_it_again(flint, project,
     script(flint, turns("lose-me", [
         {"tool_calls": [{"name": "run_command", "arguments": {"command": "sleep 31"}}]},
     ]))  # fmt: skip
-    bob = open_room_as(browser, flint, cast.bob, cast.room)
+    bob = open_room_as(browser, flint, cast.bob, cast.room, width=1440, height=900)
     start_task(bob, "lose-me: wait")
     expect(bob.locator("[data-task-log] [data-tool='run_command']").first).to_contain_text(
         "sleep 31", timeout=30_000

@@ -15,8 +15,8 @@ from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
 from editor.assist.models import CompletionFeedback
-from editor.usage.rollups import rollup_rebuild
 from editor.usage.models import ModelPrice, UsageEvent
+from editor.usage.rollups import rollup_rebuild
 from tests.support.browser import launch_browser, screenshot_path
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]

@@ -77,3 +77,22 @@ def screenshot_path(request: pytest.FixtureRequest, name: str) -> Path:
     folder = SCREENSHOT_DIR / test_id
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{name}.png"
+
+
+def open_room_as(browser, flint, user, room, *, width: int = 1280, height: int = 800):
+    """A page in `room` on the live Flint, logged in as `user` with a real session cookie,
+    once its room socket is live."""
+    from django.test import Client
+    from playwright.sync_api import expect
+
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, accept_downloads=True
+    )
+    cookie = {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": flint.url}
+    context.add_cookies([cookie])
+    page = context.new_page()
+    page.goto(f"{flint.url}rooms/{room.pk}/")
+    expect(page.locator("[data-conn]")).to_have_attribute("data-state", "live")
+    return page
