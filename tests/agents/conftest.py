@@ -5,27 +5,19 @@ from __future__ import annotations
 import pytest
 
 from editor.agents import sandbox
-from editor.assist.simulator import Simulator, SimulatorThread
+from tests.support.models import simulator_start, simulator_tiers
 
 
 @pytest.fixture
 def simulator():
-    running = SimulatorThread(Simulator(tokens_per_s=20000, ttft_ms=5, api_key="sim-key")).start()
+    running = simulator_start(tokens_per_s=20000, ttft_ms=5)
     yield running
     running.stop()
 
 
 @pytest.fixture
 def tiers(settings, simulator):
-    settings.FLINT_MODEL_TIERS = {
-        name: {
-            "base_url": simulator.base_url,
-            "api_key": "sim-key",
-            "model": f"sim-{name}",
-            "timeout": 5.0,
-        }
-        for name in ("fast", "deep", "review")
-    }
+    settings.FLINT_MODEL_TIERS = simulator_tiers(simulator.base_url, timeout=5.0)
     settings.FLINT_MODEL_RETRIES = 0
     return settings.FLINT_MODEL_TIERS
 

@@ -22,12 +22,12 @@ from websockets.sync.client import connect
 
 from editor.agents.models import Task
 from editor.api.tokens import token_create
-from editor.assist.simulator import Simulator, SimulatorThread, rules_from
+from editor.assist.simulator import rules_from
 from editor.projects.models import ProjectFile
 from editor.projects.selectors import file_text_current
 from editor.projects.services import file_create
 from editor.usage.models import UsageEvent
-from tests.support.live import start_daphne, start_worker
+from tests.support.models import flint_on_simulator
 
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("needs_sandbox")]
 
@@ -38,33 +38,15 @@ EDIT = (
 )
 
 
-def model_env(sim: SimulatorThread, queue: str) -> dict[str, str]:
-    env = {"FLINT_CELERY_QUEUE": queue, "FLINT_AGENTS_HEARTBEAT_S": "0.5",
-           "FLINT_AGENTS_STALE_S": "3", "FLINT_MODEL_RETRIES": "0",
-           "FLINT_AGENTS_STEP_RETRIES": "0"}  # fmt: skip
-    for tier in ("DEEP", "REVIEW"):
-        env[f"FLINT_{tier}_MODEL_BASE_URL"] = sim.base_url
-        env[f"FLINT_{tier}_MODEL_API_KEY"] = "sim-key"
-    return env
+AGENT_ENV = {"FLINT_AGENTS_HEARTBEAT_S": "0.5", "FLINT_AGENTS_STALE_S": "3",
+             "FLINT_MODEL_RETRIES": "0", "FLINT_AGENTS_STEP_RETRIES": "0"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def flint(django_db_setup, django_db_blocker):
-    sim = SimulatorThread(Simulator(tokens_per_s=20000, ttft_ms=5, api_key="sim-key")).start()
-    env = model_env(sim, f"agents-{uuid.uuid4().hex[:8]}")
-    with django_db_blocker.unblock():
-        worker = start_worker(env=env, concurrency=2)
-        try:
-            daphne = start_daphne(env=env)
-        except BaseException:
-            worker.stop()
-            raise
-    try:
-        yield SimpleNamespace(sim=sim, worker=worker, daphne=daphne, env=env)
-    finally:
-        daphne.stop()
-        worker.stop()
-        sim.stop()
+    env = {**AGENT_ENV, "FLINT_CELERY_QUEUE": f"agents-{uuid.uuid4().hex[:8]}"}
+    with flint_on_simulator(env=env, db_blocker=django_db_blocker) as running:
+        yield running
 
 
 def script(flint, marker: str, turns: list[dict]) -> None:
@@ -262,7 +244,7 @@ def test_a_killed_worker_leaves_the_task_failed_with_a_retry(
     flint, story, live_processes, settings
 ):
     queue = f"agents-kill-{uuid.uuid4().hex[:8]}"
-    doomed = live_processes.worker(env=model_env(flint.sim, queue), concurrency=1)
+    doomed = live_processes.worker(env={**flint.env, "FLINT_CELERY_QUEUE": queue}, concurrency=1)
     settings.FLINT_AGENTS_QUEUE = queue  # this test process enqueues onto the doomed worker
     script(flint, "kill-me", [
         {"tool_calls": [{"name": "run_command", "arguments": {"command": "sleep 30"}}]},

@@ -22,9 +22,9 @@ import psutil
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from editor.assist.simulator import Simulator, SimulatorThread, rules_from
+from editor.assist.simulator import rules_from
 from tests.support.browser import launch_browser, open_room_as, screenshot_path
-from tests.support.live import start_daphne, start_worker
+from tests.support.models import flint_on_simulator
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
@@ -39,13 +39,12 @@ JS_DOC = "(e => e.tabs.get(e.active).session.view.state.doc.toString())(window.f
 
 @pytest.fixture(scope="module")
 def flint(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]:
-    """A simulator, a worker and a daphne of our own: deep and review tiers on the simulator."""
+    """A worker and daphne of our own, the deep and review tiers on the simulator."""
     from editor.agents import sandbox
 
     works, why = sandbox.probe()
     if not works:
         pytest.fail(f"bubblewrap must work on this machine for these tests: {why}")
-    sim = SimulatorThread(Simulator(tokens_per_s=20000, ttft_ms=5, api_key="sim-key")).start()
     env = {
         "FLINT_CELERY_QUEUE": f"tasks-ui-{uuid.uuid4().hex[:8]}",
         "FLINT_AGENTS_HEARTBEAT_S": "0.5",
@@ -53,22 +52,8 @@ def flint(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]:
         "FLINT_AGENTS_STEP_RETRIES": "0",
         "FLINT_DEMO_MODE": "1",
     }
-    for tier in ("DEEP", "REVIEW"):
-        env[f"FLINT_{tier}_MODEL_BASE_URL"] = sim.base_url
-        env[f"FLINT_{tier}_MODEL_API_KEY"] = "sim-key"
-    with django_db_blocker.unblock():
-        worker = start_worker(env=env, concurrency=2)
-        try:
-            daphne = start_daphne(env=env)
-        except BaseException:
-            worker.stop()
-            raise
-    try:
-        yield SimpleNamespace(sim=sim, url=daphne.url, worker=worker)
-    finally:
-        daphne.stop()
-        worker.stop()
-        sim.stop()
+    with flint_on_simulator(env=env, db_blocker=django_db_blocker) as running:
+        yield running
 
 
 def script(flint, rules: list[dict]) -> None:
