@@ -124,6 +124,9 @@ class AssistSession:
             content.get("request_id") if isinstance(content.get("request_id"), str) else None
         )
         try:
+            if kind == "assist.history":  # reading the room's Q&A is for viewers too
+                await self._history(content)
+                return
             await self._authorize()
             if kind == "assist.complete":
                 await self._start_completion(protocol.parse_complete(content))
@@ -135,8 +138,6 @@ class AssistSession:
                 self._cancel(protocol.request_id_of(content))
             elif kind == "assist.feedback":
                 await self._feedback(content)
-            elif kind == "assist.history":
-                await self._history(content)
             else:
                 raise ModelError(errors.INVALID, f"Unknown message type {kind!r}.")
         except ModelError as exc:

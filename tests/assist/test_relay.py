@@ -181,6 +181,9 @@ async def test_room_qa_streams_to_everyone_and_late_joiners_get_the_history(cast
         ("answer", "It sums the prices.", "bob"),
     ]
     assert history[1]["status"] == "ok" and history[1]["model"] == "sim-fast"
+    # Viewers watch the answers live, and read the history too (but cannot ask).
+    await carol.send_json_to({"type": "assist.history"})
+    assert (await _until(carol, "assist.history"))["messages"] == history
     for socket in (alice, bob, carol):
         await socket.disconnect()
 
