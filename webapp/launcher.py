@@ -340,6 +340,8 @@ def run(launcher: Launcher) -> int:
     migrate.close()
     launcher.children.remove(migrate)
 
+    demo_port = start_demo_models(launcher, settings, env, log_dir)
+
     worker_args = [python, "-m", "celery", "-A", "webapp", "worker", "--loglevel", "INFO"]
     worker_args += ["--concurrency", str(concurrency), "-n", "flint@%h"]
     # One worker on one machine: it also runs the periodic jobs (the lost-task sweep).
@@ -379,6 +381,10 @@ def run(launcher: Launcher) -> int:
         say(f"install becomes staff (the admin is at {url}admin/).")
     else:
         say(f"Log in at {url}accounts/login/ (new here? sign up at {url}accounts/signup/).")
+    if demo_port:
+        say(f"Models: DEMO MODE, Flint's simulator on 127.0.0.1:{demo_port} answers for every")
+        say("tier, and the pages say so. For a real model server set OPENAI_BASE_URL and")
+        say("OPENAI_API_KEY (or per tier, docs/CONFIGURATION.md) before `make run`.")
     say(f"Logs: {log_dir}/. Press Ctrl-C to stop.")
     say()
 
@@ -388,6 +394,41 @@ def run(launcher: Launcher) -> int:
             return 0
         if (dead := launcher.dead_child()) or launcher.redis_died():
             return report_death(launcher, dead)
+
+
+def start_demo_models(
+    launcher: Launcher, settings, env: dict[str, str], log_dir: Path
+) -> int | None:
+    """With no model server configured (or FLINT_DEMO_MODE=1), serve Flint's simulator.
+
+    A newcomer's room then has a working assistant at once, labelled as simulated in
+    every page; FLINT_DEMO_MODE=0 turns this off.
+    """
+    from webapp.env import env_bool
+
+    configured = any(tier["base_url"] for tier in settings.FLINT_MODEL_TIERS.values())
+    demo = env_bool("FLINT_DEMO_MODE", not configured)
+    if not demo:
+        return None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    key = "demo-" + os.urandom(8).hex()  # only Flint's own processes hold it
+    args = [sys.executable, "manage.py", "simulate_models", "--port", str(port), "--api-key", key]
+    launcher.start("models", args, env, log_dir)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        launcher.pump(0.1)
+        launcher.check_stop()
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            break
+    else:
+        raise LaunchError("The demo model simulator did not start; see its lines above.")
+    env["FLINT_DEMO_MODE"] = "1"
+    for tier in settings.FLINT_MODEL_TIERS:
+        env[f"FLINT_{tier.upper()}_MODEL_BASE_URL"] = f"http://127.0.0.1:{port}/v1"
+        env[f"FLINT_{tier.upper()}_MODEL_API_KEY"] = key
+    return port
 
 
 def report_death(launcher: Launcher, dead: Child | None) -> int:

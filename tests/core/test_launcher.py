@@ -59,7 +59,15 @@ class RunningLauncher:
 def launcher_env(data_dir: Path, port: int) -> dict[str, str]:
     # The embedded path: no REDIS_URL or DATABASE_URL from the test run (or from CI).
     dropped = {"REDIS_URL", "DATABASE_URL", "FLINT_CHANNEL_PREFIX", "FLINT_CELERY_QUEUE"}
-    env = {key: value for key, value in os.environ.items() if key not in dropped}
+    # And no model server, so that the launcher's demo mode is what these tests see.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in dropped
+        and not key.startswith("OPENAI_")
+        and not (key.startswith("FLINT_") and "_MODEL_" in key)
+        and key != "FLINT_DEMO_MODE"
+    }
     env.update(FLINT_DATA_DIR=str(data_dir), PORT=str(port), FLINT_WORKER_CONCURRENCY="1")
     return env
 
@@ -116,6 +124,9 @@ def serve_and_stop(flint: RunningLauncher, sig: int) -> None:
     children = flint.descendants()
     commands = " ".join(" ".join(child.cmdline()) for child in children)
     assert "webapp.serve" in commands and "celery" in commands and "redis-server" in commands
+    # No model server is configured here, so the simulator answers, and it is said plainly.
+    assert "simulate_models" in commands
+    assert "Models: DEMO MODE" in flint.output()
 
     flint.process.send_signal(sig)
     code = flint.wait_exit()
