@@ -1,28 +1,7 @@
-// The project API as the room page uses it: JSON over fetch with the session cookie.
-//
-// Writes carry the CSRF token (the csrftoken cookie, set by the page's own forms).
-// Every error answer has one shape, {error, message}; the message is for people and is
-// shown as it is, so ApiError keeps it.
+// The project API as the room page uses it (static/src/common/api.js does the requests).
+import { ApiError, apiRequest, csrfToken } from "../../common/api.js";
 
-export class ApiError extends Error {
-  constructor(status, body) {
-    super((body && body.message) || `The server answered ${status}.`);
-    this.status = status;
-    this.code = (body && body.error) || "http_error";
-  }
-}
-
-export function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
-}
-
-async function parse(response) {
-  const type = response.headers.get("content-type") || "";
-  const body = type.includes("json") ? await response.json().catch(() => null) : null;
-  if (!response.ok) throw new ApiError(response.status, body);
-  return body;
-}
+export { ApiError };
 
 export class ProjectApi {
   constructor(roomId) {
@@ -30,22 +9,8 @@ export class ProjectApi {
     this.roomId = roomId;
   }
 
-  async request(method, path, body) {
-    const headers = { Accept: "application/json" };
-    if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    let response;
-    try {
-      response = await fetch(this.base + path, {
-        method,
-        headers,
-        credentials: "same-origin",
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch {
-      throw new ApiError(0, { error: "network", message: "The server could not be reached. Check your connection and try again." });
-    }
-    return parse(response);
+  request(method, path, body) {
+    return apiRequest(method, this.base + path, body);
   }
 
   tree() {

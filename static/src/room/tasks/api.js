@@ -1,31 +1,14 @@
 // The deep-task and review API (docs/AGENTS.md) as the room page uses it: JSON over fetch
 // with the session cookie and the CSRF token, errors as ApiError with the server's message.
-import { ApiError, csrfToken } from "../files/api.js";
+import { apiRequest } from "../../common/api.js";
 
 export class TasksApi {
   constructor(roomId) {
     this.base = `/api/rooms/${roomId}`;
   }
 
-  async request(method, path, body) {
-    const headers = { Accept: "application/json" };
-    if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    let response;
-    try {
-      response = await fetch(this.base + path, {
-        method,
-        headers,
-        credentials: "same-origin",
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-    } catch {
-      throw new ApiError(0, { error: "network", message: "The server could not be reached. Check your connection and try again." });
-    }
-    const type = response.headers.get("content-type") || "";
-    const data = type.includes("json") ? await response.json().catch(() => null) : null;
-    if (!response.ok) throw new ApiError(response.status, data);
-    return data;
+  request(method, path, body) {
+    return apiRequest(method, this.base + path, body);
   }
 
   list() {
