@@ -467,6 +467,16 @@ def _body(tier: Tier, messages: list[dict[str, Any]], **options: Any) -> dict[st
     return body
 
 
+def _retry_wait(exc: Exception, *, tier: Tier, attempt: int, retries: int) -> float:
+    """Seconds to wait before trying a whole call again, or raise the ModelError it means."""
+    error = classify(exc, tier=tier, partial=False)
+    wait = _backoff(attempt - 1, error) if error.retryable else None
+    if wait is None or attempt > retries:
+        error.retryable = False
+        raise error from exc
+    return wait
+
+
 async def chat(
     *,
     tier: Tier,
@@ -491,12 +501,7 @@ async def chat(
             )
             return _result(tier, jiter.from_json(raw.content), started, attempt)
         except Exception as exc:
-            error = classify(exc, tier=tier, partial=False)
-            wait = _backoff(attempt - 1, error) if error.retryable else None
-            if wait is None or attempt > retries:
-                error.retryable = False
-                raise error from exc
-            await asyncio.sleep(wait)
+            await asyncio.sleep(_retry_wait(exc, tier=tier, attempt=attempt, retries=retries))
 
 
 def chat_sync(
@@ -523,9 +528,4 @@ def chat_sync(
             )
             return _result(tier, jiter.from_json(raw.content), started, attempt)
         except Exception as exc:
-            error = classify(exc, tier=tier, partial=False)
-            wait = _backoff(attempt - 1, error) if error.retryable else None
-            if wait is None or attempt > retries:
-                error.retryable = False
-                raise error from exc
-            time.sleep(wait)
+            time.sleep(_retry_wait(exc, tier=tier, attempt=attempt, retries=retries))
