@@ -430,12 +430,14 @@ class AssistSession:
             raise
         finally:
             self._release(request_id)
+            # The budget is settled before the usage row is written, so whoever sees the
+            # row also sees the team's counter charged what the answer really used.
+            await asyncio.shield(quota_release(ticket, used_tokens=_used(stream, prompt)))
             if stream is not None and prompt is not None:
                 # Recorded even when cancelled: the tokens were spent.
                 await asyncio.shield(
                     self._record(feature, request_id, stream, prompt, status, error, persist)
                 )
-            await asyncio.shield(quota_release(ticket, used_tokens=_used(stream, prompt)))
             log.debug(
                 "%s %s took %.1f ms", feature, request_id, (time.perf_counter() - started) * 1000
             )

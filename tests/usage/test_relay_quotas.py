@@ -5,6 +5,7 @@ Real ASGI app, real Redis counters, the simulator as the model server.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -68,11 +69,22 @@ async def test_a_second_request_over_the_rate_limit_is_refused_with_its_reason(c
 
     assert refused["type"] == "assist.error" and refused["kind"] == "quota"
     assert refused["message"].startswith("Rate limit reached: 1 requests a minute")
+    await _usage_row("q1")  # written just after q1's done frame
     rows = await sync_to_async(list)(
         UsageEvent.objects.order_by("id").values_list("status", "request_id")
     )
     assert rows == [("ok", "q1"), ("refused", "q2")]
     await bob.disconnect()
+
+
+async def _usage_row(request_id: str, timeout: float = 5.0) -> UsageEvent:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        row = await sync_to_async(UsageEvent.objects.filter(request_id=request_id).first)()
+        if row is not None:
+            return row
+        assert asyncio.get_running_loop().time() < deadline, f"no usage row for {request_id}"
+        await asyncio.sleep(0.02)
 
 
 async def test_the_team_budget_is_charged_what_the_answers_used(cast, tiers):
@@ -82,7 +94,9 @@ async def test_the_team_budget_is_charged_what_the_answers_used(cast, tiers):
 
     await bob.send_json_to(_ask("q1"))
     assert (await _final(bob, "q1"))["status"] == "ok"
-    event = await sync_to_async(UsageEvent.objects.get)(request_id="q1")
+    # The usage row is written just after the done frame (off the answer's hot path), and
+    # the budget is settled before it: once the row is there, so is the charge.
+    event = await _usage_row("q1")
     used = event.prompt_tokens + event.completion_tokens
 
     from editor.usage.quotas import _client_sync, _keys, month_key
