@@ -110,6 +110,7 @@ async def test_cookie_from_a_foreign_origin_is_rejected_at_handshake(cast):
     )
     connected, _ = await evil.connect()
     assert not connected
+    await evil.disconnect()  # the refusing consumer runs until the socket is gone
 
 
 async def test_unknown_room_is_not_found(cast):
