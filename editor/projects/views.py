@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
+from editor.core.web import flint_page
 from editor.projects.responses import export_response, raw_file_response
 from editor.projects.selectors import file_get
 from editor.rooms.selectors import room_get
-from editor.rooms.views import flint_page
 
 
 @flint_page

@@ -8,22 +8,20 @@ services' transactions guarantee that nothing was half made.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from itertools import groupby
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from editor.accounts.services import profile_get
-from editor.core.errors import FlintError, Forbidden, NotAuthenticated, NotFound
+from editor.core.errors import FlintError, NotFound
+from editor.core.web import flint_page
 from editor.rooms import selectors, services
 from editor.rooms.forms import (
     InviteCreateForm,
@@ -38,22 +36,6 @@ from editor.rooms.forms import (
 )
 from editor.rooms.models import Room, Team, TeamRole
 from editor.rooms.permissions import Action, EffectiveRoomRole, can, require, room_role, team_role
-
-
-def flint_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Log in first, then turn a refusal to see the page into a 404 or 403 saying why."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from None
-        except (Forbidden, NotAuthenticated) as exc:
-            raise PermissionDenied(exc.message) from None
-
-    return wrapped
 
 
 def _team(request: HttpRequest, team_id: int, action: Action) -> Team:

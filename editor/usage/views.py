@@ -6,14 +6,13 @@ import csv
 from collections.abc import Iterator
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from editor.core.errors import Forbidden, NotAuthenticated
+from editor.core.errors import Forbidden
+from editor.core.web import flint_page
 from editor.usage import charts, selectors
 from editor.usage.forms import UsageFilterForm
 from editor.usage.selectors import UsageFilters
@@ -21,23 +20,20 @@ from editor.usage.selectors import UsageFilters
 
 def _filters(request: HttpRequest) -> tuple[UsageFilterForm, UsageFilters]:
     """The viewer's scope and the filters they asked for; Forbidden outside their teams."""
-    try:
-        scope = selectors.usage_scope(user=request.user)
-        asked = request.GET.get("team", "")
-        if scope is not None and asked and (not asked.isdigit() or int(asked) not in scope):
-            raise Forbidden("You can only see the usage of teams you own.")
-        base = UsageFilters(start=timezone.now(), end=timezone.now(), scope=scope)
-        form = UsageFilterForm(request.GET or None, **selectors.usage_filter_choices(filters=base))
-        filters = form.filters(scope=scope)
-        if scope is not None and filters.team_id is None and len(scope) == 1:
-            filters = UsageFilters(**{**filters.__dict__, "team_id": scope[0]})
-        selectors.usage_events(filters=filters)  # refuses a team outside the scope
-    except (Forbidden, NotAuthenticated) as exc:
-        raise PermissionDenied(exc.message) from None
+    scope = selectors.usage_scope(user=request.user)
+    asked = request.GET.get("team", "")
+    if scope is not None and asked and (not asked.isdigit() or int(asked) not in scope):
+        raise Forbidden("You can only see the usage of teams you own.")
+    base = UsageFilters(start=timezone.now(), end=timezone.now(), scope=scope)
+    form = UsageFilterForm(request.GET or None, **selectors.usage_filter_choices(filters=base))
+    filters = form.filters(scope=scope)
+    if scope is not None and filters.team_id is None and len(scope) == 1:
+        filters = UsageFilters(**{**filters.__dict__, "team_id": scope[0]})
+    selectors.usage_events(filters=filters)  # refuses a team outside the scope
     return form, filters
 
 
-@login_required
+@flint_page
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     form, filters = _filters(request)
@@ -79,7 +75,7 @@ def _csv_lines(filters: UsageFilters) -> Iterator[str]:
         )
 
 
-@login_required
+@flint_page
 @require_GET
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     _, filters = _filters(request)
