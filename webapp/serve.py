@@ -5,6 +5,12 @@ may need (a large paste, an offline client's catch-up). Flint's own per-message 
 (FLINT_COLLAB_MAX_MESSAGE_BYTES, close 4009 with a reason) must be the one that speaks,
 so daphne's cap is set just above it. The launcher, the tests and docker compose all
 start daphne through here so the two limits never drift apart.
+
+Twisted, under daphne, also parses every multipart POST body into `request.args` in the
+reactor thread before daphne hands the raw body to Django: a second parse of every upload
+that daphne never reads, which blocks the event loop on a large archive and answers a
+bare 400 (no JSON, before Django sees it) for a body its parser dislikes. Flint turns it
+off with Twisted's own `parsePOSTFormSubmission` switch; Django parses the body once.
 """
 
 from __future__ import annotations
@@ -25,9 +31,22 @@ def daphne_argv(options: list[str]) -> list[str]:
     return [*limits, *options, ASGI_APPLICATION]
 
 
+def _pass_request_bodies_through() -> None:
+    from daphne import http_protocol
+
+    class RawBodyRequest(http_protocol.WebRequest):
+        def __init__(self, *args, **kwargs) -> None:
+            kwargs["parsePOSTFormSubmission"] = False
+            super().__init__(*args, **kwargs)
+
+    # daphne's HTTPFactory builds each request from this module-level name.
+    http_protocol.WebRequest = RawBodyRequest
+
+
 def main() -> None:
     from daphne.cli import CommandLineInterface
 
+    _pass_request_bodies_through()
     CommandLineInterface().run(daphne_argv(sys.argv[1:]))
 
 

@@ -11,7 +11,9 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -88,6 +90,20 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
         return error_response(api, request, status=404, code="not_found", message="Not found.")
 
+    def id_out_of_range(request: HttpRequest, exc: OverflowError) -> HttpResponse:
+        # An id past the database's integer range names nothing that can exist (SQLite
+        # raises this while binding it; PostgreSQL just finds no row).
+        return error_response(api, request, status=404, code="not_found", message="Not found.")
+
+    def malformed_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+        return error_response(
+            api,
+            request,
+            status=400,
+            code="invalid",
+            message=f"The request body is not valid multipart/form-data: {exc}",
+        )
+
     def permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
         message = str(exc) or "You may not do that."
         return error_response(api, request, status=403, code="forbidden", message=message)
@@ -109,4 +125,14 @@ def install_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(HttpError, http_error)
     api.add_exception_handler(Http404, not_found)
     api.add_exception_handler(PermissionDenied, permission_denied)
+    api.add_exception_handler(OverflowError, id_out_of_range)
+    api.add_exception_handler(MultiPartParserError, malformed_multipart)
     api.add_exception_handler(Exception, unexpected)
+
+
+@csrf_exempt  # it changes nothing; a POST to a wrong path deserves the same JSON 404
+def api_not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Any /api/ path that no endpoint matches: the API's error shape, never an HTML page."""
+    return JsonResponse(
+        {"error": "not_found", "message": f"No API endpoint at {request.path}."}, status=404
+    )

@@ -122,3 +122,29 @@ def test_permission_denied_message_is_kept(probe):
 def test_validation_status_is_400_everywhere(probe):
     body = assert_error(probe.post("/thing", json={"n": "many"}), 400, "invalid")
     assert body["message"].startswith("n: ")
+
+
+# Found by schemathesis (tests/security/test_api_schemathesis.py) on a real daphne.
+
+
+def test_an_id_past_the_integer_range_is_404_not_500(cast, api_as):
+    huge = 3119778525755837842316754681856
+    client = api_as(cast.alice)
+    assert_error(client.delete(f"/api/rooms/{cast.room.pk}/members/{huge}"), 404, "not_found")
+    assert_error(client.get(f"/api/rooms/{huge}"), 404, "not_found")
+
+
+def test_multipart_without_a_boundary_is_400_invalid(cast, api_as):
+    client = api_as(cast.alice).client
+    response = client.post(
+        f"/api/rooms/{cast.room.pk}/files/uploads", data=b"xx", content_type="multipart/form-data"
+    )
+    assert "multipart" in assert_error(response, 400, "invalid")["message"]
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "delete"])
+def test_an_api_path_no_endpoint_matches_is_a_json_404(cast, api_as, method):
+    client = api_as(cast.alice)
+    response = getattr(client, method)(f"/api/rooms/{cast.room.pk}/files/null,null")
+    assert response["Content-Type"].startswith("application/json")
+    assert_error(response, 404, "not_found")

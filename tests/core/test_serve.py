@@ -35,3 +35,25 @@ async def test_a_message_over_daphnes_default_megabyte_gets_through(
             if message["type"] == "pong":
                 break
     assert len(message["t"]) == len(big)
+
+
+def test_a_multipart_body_twisted_cannot_parse_reaches_django(live_flint, transactional_db, cast):
+    # Found by schemathesis: Twisted's own multipart parse answered a bare 400 (no JSON)
+    # for a body holding only the closing boundary, before Django saw the request.
+    import http.client
+
+    _, secret = token_create(user=cast.alice, name="upload")
+    connection = http.client.HTTPConnection("127.0.0.1", live_flint.port, timeout=10)
+    connection.request(
+        "POST",
+        f"/api/rooms/{cast.room.pk}/files/uploads",
+        body=b"--abc--\r\n",
+        headers={
+            "Authorization": f"Bearer {secret}",
+            "Content-Type": "multipart/form-data; boundary=abc",
+        },
+    )
+    response = connection.getresponse()
+    body = json.loads(response.read())
+    assert response.status == 400
+    assert body["error"] == "invalid"
