@@ -21,7 +21,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from editor.agents.tools import ToolBox
+from editor.agents.tools import UNKNOWN_TOOL, ToolBox, tool_label, tool_quoted
 from editor.agents.workcopy import ToolError, WorkingCopy
 from editor.assist import errors as model_errors
 from editor.assist.errors import ModelError
@@ -289,7 +289,13 @@ class AgentLoop:
         function = call.get("function") or {}
         name = str(function.get("name") or "")
         arguments = function.get("arguments") or "{}"
-        self._log("tool_call", _describe(name, arguments), tool=name)
+        # The log (and the room's pages) carry only our own tool names; anything else the
+        # model names is data, shown quoted and cut short (ToolBox.call refuses it).
+        label = tool_label(name)
+        if label == UNKNOWN_TOOL:
+            self._log("tool_call", f"{UNKNOWN_TOOL} {tool_quoted(name)}", tool=label)
+        else:
+            self._log("tool_call", _describe(name, arguments), tool=label)
         finished = None
         try:
             outcome = self.tools.call(name, arguments)
@@ -303,7 +309,7 @@ class AgentLoop:
         self.messages.append(
             {"role": "tool", "tool_call_id": call.get("id") or name, "content": content}
         )
-        self._log("tool_result", short[:2000], tool=name)
+        self._log("tool_result", short[:2000], tool=label)
         return finished
 
 

@@ -62,7 +62,9 @@ class Task(models.Model):
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="tasks")
+    # CASCADE: a snapshot and its tasks belong to one room and go with it (PROTECT made
+    # every room or team that had run a task undeletable). Usage rows keep plain ids.
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="tasks")
     model = models.CharField(max_length=200, blank=True)
     steps_used = models.PositiveIntegerField(default=0)
     tokens_used = models.PositiveIntegerField(default=0)

@@ -19,6 +19,7 @@ from editor.rooms.events import group_send_now, room_event_send, room_group
 
 log = logging.getLogger(__name__)
 STEP_TEXT_MAX = 4000
+_TOOL_MAX = TaskStep._meta.get_field("tool").max_length
 
 
 def send_now(room_id: int, event: str, payload: dict[str, Any]) -> None:
@@ -38,6 +39,7 @@ def _in_transaction() -> bool:
 def step_add(*, task: Task, kind: str, text: str, tool: str = "", tokens: int = 0) -> TaskStep:
     """Store one log line of a task and tell the room (`task.step`)."""
     text = text if len(text) <= STEP_TEXT_MAX else text[: STEP_TEXT_MAX - 1] + "…"
+    tool = tool[:_TOOL_MAX]  # PostgreSQL enforces the column's length (SQLite does not)
     for _ in range(5):
         seq = (TaskStep.objects.filter(task=task).aggregate(m=Max("seq"))["m"] or 0) + 1
         try:

@@ -89,7 +89,9 @@ class Monitor:
             while not self.stopped.wait(0.2):
                 try:
                     rows = Task.objects.filter(pk=self.task_id)
-                    if rows.filter(cancel_requested_at__isnull=False).exists():
+                    row = rows.values("cancel_requested_at").first()
+                    # A deleted task (its room or team was deleted) stops like a cancel.
+                    if row is None or row["cancel_requested_at"] is not None:
                         self.cancel.set()
                         self._interrupt_call()
                     if time.monotonic() - last_beat >= beat_every:
@@ -301,6 +303,9 @@ def task_run(*, task_id: int, celery_id: str = "", hostname: str = "") -> str | 
     finally:
         monitor.stop()
     close_old_connections()
+    if not Task.objects.filter(pk=task_id).exists():
+        log.info("task %s was deleted with its room while it ran", task_id)
+        return None
     changes_save(task, copy, ids)
     task_finish(task, outcome)
     return outcome.status

@@ -8,10 +8,11 @@ sees for the call's result.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import re2
 
 from editor.agents import sandbox
 from editor.agents.patches import patch_apply
@@ -22,6 +23,7 @@ READ_MAX_CHARS = 40_000
 SEARCH_MAX_HITS = 100
 SEARCH_LINE_CHARS = 200
 LIST_MAX = 500
+SEARCH_PATTERN_MAX = 1000
 
 
 def _fn(name: str, description: str, properties: dict[str, Any], required: list[str]) -> dict:
@@ -57,7 +59,8 @@ SPECS = {
     ),
     "search": _fn(
         "search",
-        "Search the project's files with a regular expression (Python syntax).",
+        "Search the project's files, line by line, with a regular expression (RE2 "
+        "syntax: like Python's, without backreferences or lookaround).",
         {"pattern": {"type": "string"}, "path": {"type": "string"}},
         ["pattern"],
     ),
@@ -84,6 +87,48 @@ SPECS = {
         ["summary"],
     ),
 }
+
+
+UNKNOWN_TOOL = "unknown tool"
+_QUOTED_MAX = 40
+
+
+def tool_label(name: str) -> str:
+    """The tool name a log line may carry: one of ours, never the model's own text."""
+    return name if name in SPECS else UNKNOWN_TOOL
+
+
+def tool_quoted(name: str) -> str:
+    """A model's tool name for a message: cut short, quoted, every non-ASCII or control
+    character escaped (no bidi overrides or zero-width characters reach the log)."""
+    cut = name[:_QUOTED_MAX] + ("..." if len(name) > _QUOTED_MAX else "")
+    return json.dumps(cut, ensure_ascii=True)
+
+
+def _re2_options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False  # a bad pattern is the model's, not the worker's, problem
+    return options
+
+
+_RE2_OPTIONS = _re2_options()
+
+
+def _search_regex(pattern: str) -> Any:
+    """The model's pattern compiled by RE2, whose matching time is linear in the text:
+    Python's backtracking `re` let `(a+)+$` run for hours inside the worker."""
+    if len(pattern) > SEARCH_PATTERN_MAX:
+        raise ToolError(f"The pattern is too long; at most {SEARCH_PATTERN_MAX} characters.")
+    try:
+        return re2.compile(pattern, options=_RE2_OPTIONS)
+    except (re2.error, UnicodeError) as exc:  # UnicodeError: a lone surrogate from JSON
+        why = exc.args[0] if exc.args and isinstance(exc, re2.error) else str(exc)
+        why = why.decode(errors="replace") if isinstance(why, bytes) else str(why)
+        raise ToolError(
+            f"The pattern cannot be used ({why}). search uses RE2, which has no "
+            "backreferences (\\1) or lookaround ((?=…), (?!…), (?<=…), (?<!…)): simplify "
+            "the pattern, or search for a part and read the lines around it."
+        ) from None
 
 
 @dataclass
@@ -113,17 +158,17 @@ class ToolBox:
         return [SPECS[name] for name in names]
 
     def call(self, name: str, raw_arguments: str | dict) -> ToolResult:
+        # The name is checked first: only one of ours is ever repeated in a message.
+        if name not in SPECS or (name == "run_command" and not self.commands):
+            offered = ", ".join(spec["function"]["name"] for spec in self.specs())
+            raise ToolError(f"no such tool {tool_quoted(name)}; the tools are: {offered}.")
         try:
             args = json.loads(raw_arguments) if isinstance(raw_arguments, str) else raw_arguments
         except ValueError:
             raise ToolError(f"The arguments of {name} are not valid JSON.") from None
         if not isinstance(args, dict):
             raise ToolError(f"The arguments of {name} must be a JSON object.")
-        handler = getattr(self, f"_{name}", None)
-        if name not in SPECS or handler is None or (name == "run_command" and not self.commands):
-            offered = ", ".join(spec["function"]["name"] for spec in self.specs())
-            raise ToolError(f"There is no tool {name!r} here; the tools are: {offered}.")
-        return handler(args)
+        return getattr(self, f"_{name}")(args)
 
     def _list_files(self, args: dict) -> ToolResult:
         prefix = ""
@@ -155,10 +200,7 @@ class ToolBox:
         pattern = args.get("pattern")
         if not isinstance(pattern, str) or not pattern:
             raise ToolError("search needs a `pattern` (a regular expression).")
-        try:
-            regex = re.compile(pattern)
-        except re.error as exc:
-            raise ToolError(f"The pattern is not a valid regular expression: {exc}.") from None
+        regex = _search_regex(pattern)
         prefix = clean_path(args["path"]) if args.get("path") not in (None, "", ".") else ""
         hits: list[str] = []
         total = 0

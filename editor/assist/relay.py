@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,7 +26,7 @@ from editor.assist.errors import ModelError
 from editor.assist.prompts import Prompt, completion_prompt, edit_prompt, qa_prompt
 from editor.assist.router import route_tier
 from editor.assist.sources import project_texts
-from editor.core.errors import FlintError
+from editor.core.errors import FlintError, Forbidden
 from editor.rooms.permissions import Action, can
 from editor.usage.quotas import quota_admit, quota_release
 from editor.usage.services import usage_record
@@ -39,6 +39,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 _streams_by_user: Counter[int] = Counter()
 _ROUTES_TTL_S = 10.0
 QA_CONTEXT_FILES = 4
+_RECEIVED_KEPT = 256  # older completions' feedback is checked against their usage rows
 
 
 class FramePacer:
@@ -114,6 +115,8 @@ class AssistSession:
         self.tasks: dict[str, asyncio.Task] = {}
         self.slots: set[str] = set()  # requests counted under the per-user cap
         self.completion: tuple[str, asyncio.Task] | None = None
+        # Completions this socket sent text of, newest last: feedback on them is theirs.
+        self.received: OrderedDict[str, None] = OrderedDict()
         self.closed = False
 
     # --- entry points from the consumer ----------------------------------------------
@@ -205,6 +208,12 @@ class AssistSession:
             _streams_by_user[self.user.pk] -= 1
             if _streams_by_user[self.user.pk] <= 0:
                 del _streams_by_user[self.user.pk]
+
+    def _received(self, request_id: str) -> None:
+        self.received[request_id] = None
+        self.received.move_to_end(request_id)
+        while len(self.received) > _RECEIVED_KEPT:
+            self.received.popitem(last=False)
 
     def _cancel(self, request_id: str) -> None:
         task = self.tasks.get(request_id)
@@ -382,6 +391,8 @@ class AssistSession:
             }
 
             async def emit(text: str) -> None:
+                if feature == "inline_completion":
+                    self._received(request_id)
                 await out({"type": "assist.delta", "request_id": request_id, "text": text})
 
             interval = int(getattr(settings, "FLINT_ASSIST_FRAME_MS", 15)) / 1000
@@ -516,9 +527,13 @@ class AssistSession:
     async def _feedback(self, content: dict[str, Any]) -> None:
         request_id = protocol.request_id_of(content)
         event = content.get("event")
-        await database_sync_to_async(services.completion_feedback_record)(
-            user_id=self.user.pk, room_id=self.room.pk, request_id=request_id, event=event
-        )
+        try:
+            await database_sync_to_async(services.completion_feedback_record)(
+                user_id=self.user.pk, room_id=self.room.pk, request_id=request_id,
+                event=event, received=request_id in self.received,
+            )  # fmt: skip
+        except Forbidden as exc:
+            raise ModelError(errors.FORBIDDEN, exc.message) from None
 
     async def _history(self, content: dict[str, Any]) -> None:
         before = content.get("before_id")

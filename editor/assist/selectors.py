@@ -9,6 +9,20 @@ from django.db.models import Count, Q
 from editor.assist.models import CompletionFeedback, FeedbackEvent, QAMessage, RoomModelRoute
 
 
+def completion_received(*, user_id: int, room_id: int, request_id: str) -> bool:
+    """Whether this user was sent text of this inline completion in this room (its usage
+    row: the request's owner, with tokens that came back)."""
+    from editor.usage.models import UsageEvent
+
+    return UsageEvent.objects.filter(
+        user_id=user_id,
+        room_id=room_id,
+        request_id=request_id,
+        feature="inline_completion",
+        completion_tokens__gt=0,
+    ).exists()
+
+
 def room_routes_get(*, room_id: int) -> dict[str, str]:
     return dict(RoomModelRoute.objects.filter(room_id=room_id).values_list("feature", "tier"))
 

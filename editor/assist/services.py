@@ -14,7 +14,8 @@ from editor.assist.models import (
     RoomModelRoute,
 )
 from editor.assist.router import FEATURE_TIERS
-from editor.core.errors import Invalid
+from editor.assist.selectors import completion_received
+from editor.core.errors import Forbidden, Invalid
 from editor.rooms.models import Room
 from editor.rooms.permissions import Action, require
 
@@ -74,12 +75,32 @@ def qa_answer_add(
     )
 
 
+_OUTCOMES = (FeedbackEvent.ACCEPTED, FeedbackEvent.DISMISSED)
+
+
 def completion_feedback_record(
-    *, user_id: int, room_id: int, request_id: str, event: str
+    *, user_id: int, room_id: int, request_id: str, event: str, received: bool = False
 ) -> CompletionFeedback | None:
-    """Record shown/accepted/dismissed once per completion; repeats are ignored."""
+    """Record shown/accepted/dismissed once per completion; repeats are ignored.
+
+    Only the person who received the completion, in its room, reports on it (else anyone
+    could skew the acceptance rate): `received` when their socket sent it (its usage row
+    may not be written yet), else its usage row must say so. A completion has one outcome:
+    accepted or dismissed, whichever came first.
+    """
     if event not in FeedbackEvent.values:
         raise Invalid("Feedback is one of shown, accepted, dismissed.")
+    if not received and not completion_received(
+        user_id=user_id, room_id=room_id, request_id=request_id
+    ):
+        raise Forbidden("Feedback is only for completions you received in this room.")
+    if (
+        event in _OUTCOMES
+        and CompletionFeedback.objects.filter(
+            user_id=user_id, request_id=request_id, event__in=_OUTCOMES
+        ).exists()
+    ):
+        return None
     try:
         with transaction.atomic():
             return CompletionFeedback.objects.create(

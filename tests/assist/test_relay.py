@@ -324,6 +324,12 @@ async def test_room_and_request_overrides_pick_the_tier(cast, tiers):
 
 async def test_completion_feedback_feeds_the_acceptance_rate(cast, tiers):
     bob = await _join(cast.bob, cast.room)
+    for request_id in ("c1", "c2"):  # feedback is for completions bob received
+        await bob.send_json_to(
+            {"type": "assist.complete", "request_id": request_id, "path": "a.py",
+             "prefix": "x = ", "suffix": ""}
+        )  # fmt: skip
+        await _stream(bob, request_id)
     for request_id, events in (("c1", ["shown", "accepted"]), ("c2", ["shown", "dismissed"])):
         for event in [*events, "shown"]:  # a repeat is counted once
             await bob.send_json_to(

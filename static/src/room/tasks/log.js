@@ -10,7 +10,11 @@ export function stepElement(step) {
     return h("li.step.model", attrs, h("span.step-who", {}, "model"), h("div.step-text", {}, step.text));
   }
   if (kind === "tool_call") {
-    const text = step.text.startsWith("$ ") ? step.text : step.text.replace(new RegExp(`^${step.tool}\\s*`), "");
+    // The line starts with the tool's name, already shown beside it: cut it off as plain
+    // text. Step data never becomes a pattern (a name of `.*` repeated froze the page).
+    const tool = step.tool || "";
+    const named = tool && !step.text.startsWith("$ ") && step.text.startsWith(tool);
+    const text = named ? step.text.slice(tool.length).trimStart() : step.text;
     return h(
       "li.step.call",
       { ...attrs, "data-tool": step.tool },
