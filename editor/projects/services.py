@@ -13,6 +13,8 @@ Deleting files drops their documents and closes their sockets in every process.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -61,6 +63,17 @@ def _check_free(room: Room, path: str, *, moving_key: str | None = None) -> None
             raise Conflict(f"{shown(parent)} is a file, so it cannot hold {shown(path)}.")
 
 
+@contextmanager
+def _unique(path: str) -> Iterator[None]:
+    """Writes that the checks above cleared; a concurrent writer that took the path first
+    trips the unique index instead, which is the same Conflict, not a 500."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        raise Conflict(f"{shown(path)} already exists.") from None
+
+
 def _text_bytes(text: str) -> bytes:
     data = text.encode("utf-8", "surrogatepass")
     if "\x00" in text:
@@ -86,18 +99,19 @@ def file_create(*, room: Room, actor: AbstractBaseUser, path: str, text: str = "
     _check_free(room, path)
     if ProjectFile.objects.filter(room=room).count() >= settings.FLINT_UPLOAD_MAX_FILES:
         raise Invalid(f"A project holds at most {settings.FLINT_UPLOAD_MAX_FILES} files.")
-    created = ProjectFile.objects.create(
-        room=room,
-        path=path,
-        path_key=path_key(path),
-        kind=FileKind.TEXT,
-        editable=True,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        language=language_for(path),
-        text=text,
-        updated_by=actor,
-    )
+    with _unique(path):
+        created = ProjectFile.objects.create(
+            room=room,
+            path=path,
+            path_key=path_key(path),
+            kind=FileKind.TEXT,
+            editable=True,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            language=language_for(path),
+            text=text,
+            updated_by=actor,
+        )
     _changed(room, "create", path=path, file_id=created.pk)
     return created
 
@@ -107,7 +121,10 @@ def folder_create(*, room: Room, actor: AbstractBaseUser, path: str) -> str:
     require(actor, Action.ROOM_EDIT, room)
     path = path_normalize(path, is_dir=True)
     _check_free(room, path)
-    ProjectFolder.objects.create(room=room, path=path, path_key=path_key(path), created_by=actor)
+    with _unique(path):
+        ProjectFolder.objects.create(
+            room=room, path=path, path_key=path_key(path), created_by=actor
+        )
     _changed(room, "create_folder", path=path)
     return path
 
@@ -184,11 +201,8 @@ def path_move(*, room: Room, actor: AbstractBaseUser, src: str, dst: str) -> str
     require(actor, Action.ROOM_EDIT, room)
     src = path_normalize(src, portable=False)  # it exists: stored names may predate the rules
     dst = path_normalize(dst)
-    try:
-        with transaction.atomic():
-            return _path_move(room=room, actor=actor, src=src, dst=dst)
-    except IntegrityError:
-        raise Conflict(f"{shown(dst)} already exists.") from None
+    with _unique(dst):
+        return _path_move(room=room, actor=actor, src=src, dst=dst)
 
 
 def _path_move(*, room: Room, actor: AbstractBaseUser, src: str, dst: str) -> str:
