@@ -180,6 +180,11 @@ def scan(
             raise too_many_entries(limits)
         if limits.inline_entries is not None and index >= limits.inline_entries:
             raise MoveToWorker()
+        if streamed:
+            # A tar stream is decompressed to get past every member, skipped, badly named
+            # or not, so every member counts; a header that lies only ends the stream early.
+            header_total += max(member.size_hint, 0)
+            _check_stream(reader, limits, header_total, member.raw_name)
         # Portability (Windows names, invisible characters) is checked below, on the paths
         # that are kept: a name nobody will see in the project refuses nothing. Names that
         # are bad anywhere are collected, so that one refusal lists them all.
@@ -191,6 +196,8 @@ def scan(
             if exc.code != "bad_name":
                 raise
             bad_names.append(exc.message.removesuffix("."))
+            if len(bad_names) > BAD_NAMES_LISTED_MAX:
+                break  # enough to list: refuse without reading the rest
             continue
         if member.type == "dir":
             dirs.append(path)
@@ -200,11 +207,6 @@ def scan(
                 _TYPE_REFUSALS[member.type].format(path=shown(member.raw_name)),
                 code="bad_member",
             )
-        if streamed:
-            # A tar stream is decompressed to get past every member, skipped or not, so
-            # every member counts; a header that lies only ends the stream early.
-            header_total += max(member.size_hint, 0)
-            _check_stream(reader, limits, header_total, path)
         key = path_key(path)
         if key in keys:
             first = keys[key]
@@ -231,6 +233,8 @@ def scan(
                 result.gitignore_bytes[index] = len(content)
                 rules.add_gitignore(path, content)
         candidates.append((index, path, member.size_hint))
+    if len(bad_names) > BAD_NAMES_LISTED_MAX:
+        _check_portable([], bad=bad_names)  # refuses: enough to list, the rest was not read
     if streamed:
         _check_stream(reader, limits, header_total, "the end of the archive", final=True)
 
@@ -282,11 +286,10 @@ def _check_portable(paths: list[str], *, bad: list[str]) -> None:
     if len(bad) == 1:
         raise Invalid(f"{bad[0]}.", code="bad_name")
     listed = "; ".join(bad[:BAD_NAMES_LISTED_MAX])
-    more = len(bad) - BAD_NAMES_LISTED_MAX
+    more = len(bad) > BAD_NAMES_LISTED_MAX
     raise Invalid(
-        f"{len(bad)} names in the upload cannot be used in a project: {listed}"
-        + (f"; and {more} more" if more > 0 else "")
-        + ". Rename them and upload again.",
+        f"{'More than ' if more else ''}{min(len(bad), BAD_NAMES_LISTED_MAX)} names in the "
+        f"upload cannot be used in a project: {listed}" + ". Rename them and upload again.",
         code="bad_name",
     )
 

@@ -470,3 +470,18 @@ def test_casefolded_path_key_fits_its_column(cast):
         folder_create(room=cast.room, actor=cast.alice, path=too_long)
     refused_upload = _refused(cast, "p.zip", make_zip({too_long: "x"}))
     assert "once case is folded" in refused_upload.message
+
+
+def test_tar_members_with_bad_names_still_count_in_the_stream_budget(cast, settings):
+    """Badly named members are listed, not skipped unread: their bytes are still counted."""
+    settings.FLINT_UPLOAD_MAX_EXPANDED_BYTES = 100_000
+    big = bytes(range(256)) * 400  # 102,400 bytes
+    refused = _refused(cast, "p.tgz", make_tar({"bell\x07.bin": big, "ok.txt": "x"}))
+    assert refused.code == "too_large" and "bell\\x07.bin" in refused.message
+
+
+def test_upload_with_many_bad_names_lists_twenty_and_stops_reading(cast):
+    files = {f"con{i}/aux.txt": "x" for i in range(30)} | {f"b\x07{i}": "x" for i in range(30)}
+    refused = _refused(cast, "p.zip", make_zip(files))
+    assert refused.message.startswith("More than 20 names in the upload cannot be used")
+    assert refused.message.count("control characters") == 20
