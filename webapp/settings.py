@@ -301,6 +301,12 @@ FLINT_EDITABLE_MAX_BYTES = env_int("FLINT_EDITABLE_MAX_BYTES", 2 * 1024 * 1024, 
 FLINT_UPLOAD_MAX_RATIO = env_int("FLINT_UPLOAD_MAX_RATIO", 200, minimum=2)
 # Uploads up to this size are staged inside the request; larger ones by a Celery worker.
 FLINT_UPLOAD_INLINE_MAX_BYTES = env_int("FLINT_UPLOAD_INLINE_MAX_BYTES", 8 * 1024 * 1024, minimum=0)
+# A web request also hands an upload to a worker once it holds more entries, or expands to
+# more bytes, than this: daphne's process should not spend seconds of CPU on one request.
+FLINT_UPLOAD_INLINE_MAX_ENTRIES = env_int("FLINT_UPLOAD_INLINE_MAX_ENTRIES", 2000, minimum=0)
+FLINT_UPLOAD_INLINE_MAX_EXPANDED_BYTES = env_int(
+    "FLINT_UPLOAD_INLINE_MAX_EXPANDED_BYTES", 64 * 1024 * 1024, minimum=0
+)
 FLINT_UPLOAD_STAGE_TTL_MINUTES = env_int("FLINT_UPLOAD_STAGE_TTL_MINUTES", 60, minimum=1)
 FLINT_BLOB_DIR = DATA_DIR / "blobs"
 FLINT_UPLOAD_STAGING_DIR = DATA_DIR / "uploads"

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
@@ -95,18 +96,20 @@ def install_error_handlers(api: NinjaAPI) -> None:
         # raises this while binding it; PostgreSQL just finds no row).
         return error_response(api, request, status=404, code="not_found", message="Not found.")
 
-    def malformed_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
-        return error_response(
-            api,
-            request,
-            status=400,
-            code="invalid",
-            message=f"The request body is not valid multipart/form-data: {exc}",
-        )
-
     def permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
         message = str(exc) or "You may not do that."
         return error_response(api, request, status=403, code="forbidden", message=message)
+
+    def unreadable_body(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # Django raises these while parsing a form body (a multipart request without a
+        # boundary, too many parts): the client's mistake, not a bug.
+        if isinstance(exc, TooManyFilesSent):
+            message = f"The request sends more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files."
+        elif isinstance(exc, TooManyFieldsSent):
+            message = "The request sends too many form fields."
+        else:
+            message = f"The request body cannot be read as multipart/form-data ({exc})."
+        return error_response(api, request, status=400, code="invalid", message=message)
 
     def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         # A bug, not a user error: log the traceback, tell the client nothing internal.
@@ -126,7 +129,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
     api.add_exception_handler(Http404, not_found)
     api.add_exception_handler(PermissionDenied, permission_denied)
     api.add_exception_handler(OverflowError, id_out_of_range)
-    api.add_exception_handler(MultiPartParserError, malformed_multipart)
+    for unreadable in (MultiPartParserError, TooManyFilesSent, TooManyFieldsSent):
+        api.add_exception_handler(unreadable, unreadable_body)
     api.add_exception_handler(Exception, unexpected)
 
 

@@ -9,6 +9,7 @@ refuse. Header sizes are reported but never trusted: ingest counts the bytes it 
 from __future__ import annotations
 
 import stat
+import struct
 import tarfile
 import zipfile
 import zlib
@@ -98,6 +99,89 @@ def check_magic(fh: BinaryIO, *, kind: str, name: str) -> None:
 
 
 # --- zip --------------------------------------------------------------------------------------
+
+
+# The zip's own directory is parsed by zipfile all at once (a ZipInfo per entry): count
+# its entries first, from the end record and then header by header, so that an archive
+# with too many entries is refused (or handed to a worker) before that work.
+_EOCD = struct.Struct("<4s4H2LH")  # signature, disks, entries, directory size and offset
+_EOCD64_LOCATOR = struct.Struct("<4sLQL")
+_EOCD64 = struct.Struct("<4sQ2H2L4Q")
+_CENTRAL_HEADER = 46  # fixed part of a central directory header
+_TAIL = _EOCD.size + 0xFFFF  # the end record plus the longest comment
+
+
+def _zip_end_record(fh: BinaryIO) -> tuple[int, int, int] | None:
+    """(entries claimed, directory offset, directory size), or None if unreadable."""
+    size = fh.seek(0, 2)
+    start = max(size - _TAIL, 0)
+    fh.seek(start)
+    tail = fh.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _EOCD.size:
+        return None
+    _, _, _, _, entries, cd_size, cd_offset, _ = _EOCD.unpack_from(tail, at)
+    eocd = start + at
+    concat = eocd - cd_size - cd_offset  # bytes prepended to the archive (as zipfile allows)
+    locator = at - _EOCD64_LOCATOR.size
+    if locator >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":
+        record = locator - _EOCD64.size
+        if record >= 0 and tail[record : record + 4] == b"PK\x06\x06":
+            fields = _EOCD64.unpack_from(tail, record)
+            entries, cd_size, cd_offset = fields[7], fields[8], fields[9]
+            concat = start + record - cd_size - cd_offset
+    return entries, cd_offset + concat, cd_size
+
+
+def zip_entry_count(fh: BinaryIO, *, limit: int) -> tuple[int, int] | None:
+    """(entries the end record claims, entries counted in the directory, at most limit + 1).
+
+    None when the end record cannot be read: zipfile then explains what is wrong. The
+    count walks the fixed part of each header without building anything, because the
+    claimed number may lie (zipfile trusts the directory's size, not the number).
+    """
+    found = _zip_end_record(fh)
+    if found is None:
+        return None
+    claimed, start, cd_size = found
+    counted = 0
+    if claimed <= limit and start >= 0:
+        fh.seek(start)
+        window = _Window(fh, cd_size)
+        while counted <= limit:
+            header = window.take(_CENTRAL_HEADER)
+            if header is None or header[:4] != b"PK\x01\x02":
+                break
+            name, extra, comment = struct.unpack_from("<3H", header, 28)
+            if window.take(name + extra + comment) is None:
+                break
+            counted += 1
+    fh.seek(0)
+    return claimed, counted
+
+
+class _Window:
+    """Reads a region of a file in large blocks and hands it out in small pieces."""
+
+    def __init__(self, fh: BinaryIO, size: int) -> None:
+        self.fh = fh
+        self.left = size
+        self.buf = b""
+        self.pos = 0
+
+    def take(self, n: int) -> bytes | None:
+        while len(self.buf) - self.pos < n:
+            if self.left <= 0:
+                return None
+            chunk = self.fh.read(min(self.left, 1024 * 1024))
+            if not chunk:
+                return None
+            self.left -= len(chunk)
+            self.buf = self.buf[self.pos :] + chunk
+            self.pos = 0
+        out = self.buf[self.pos : self.pos + n]
+        self.pos += n
+        return out
 
 
 def _zip_type(info: zipfile.ZipInfo) -> str:

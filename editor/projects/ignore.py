@@ -3,6 +3,11 @@
 Git's rules, as `pathspec`'s gitwildmatch implements them: every .gitignore applies to the
 folder it sits in and below, a deeper file overrides a shallower one (last match wins, `!`
 re-includes), and nothing can be re-included from inside an ignored folder.
+
+A .gitignore is data from the uploader, so its cost is bounded: at most 100 files of 64 KB
+and 1,000 patterns each (5,000 in all), each compiled once into one RE2 set, which
+matches a path against all its patterns in linear time (Python's `re` backtracks: one
+pattern of `*a*a*a*a*a*a*a*a*b` took a minute against a 60-character name).
 """
 
 from __future__ import annotations
@@ -10,8 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pathspec
+import re2
+from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
-from editor.projects.paths import parents
+from editor.core.errors import Invalid
+from editor.projects.paths import parents, shown
 
 ALWAYS_SKIPPED_DIRS = {
     ".git": "version-control folder",
@@ -24,7 +32,18 @@ ALWAYS_SKIPPED_DIRS = {
     ".virtualenv": "Python virtualenv",
     "__MACOSX": "macOS archive metadata",
 }
-GITIGNORE_MAX_BYTES = 1024 * 1024
+GITIGNORE_MAX_FILES = 100
+GITIGNORE_MAX_BYTES = 64 * 1024
+GITIGNORE_MAX_PATTERNS = 1000
+GITIGNORE_MAX_TOTAL_PATTERNS = 5000
+_SKIP_HINT = "or upload with “Skip ignored files” off"
+
+
+def _pattern(line: str) -> GitIgnoreSpecPattern:
+    try:
+        return GitIgnoreSpecPattern(line)
+    except ValueError:  # git skips a pattern it cannot read (`!`, a lone backslash)
+        return GitIgnoreSpecPattern("")
 
 
 def named_skip(path: str) -> tuple[str, str] | None:
@@ -45,10 +64,46 @@ class IgnoreRules:
     venv_roots: set[str] = field(default_factory=set)
     _dir_verdicts: dict[str, bool] = field(default_factory=dict)
 
+    patterns: int = 0
+
     def add_gitignore(self, path: str, content: bytes) -> None:
-        folder = path.rpartition("/")[0]
+        """Compile one .gitignore (`content` is at most GITIGNORE_MAX_BYTES + 1 bytes)."""
+        if len(self.specs) >= GITIGNORE_MAX_FILES:
+            raise Invalid(
+                f"The upload has more than {GITIGNORE_MAX_FILES} .gitignore files; "
+                f"remove some {_SKIP_HINT}.",
+                code="too_many_gitignores",
+            )
+        if len(content) > GITIGNORE_MAX_BYTES:
+            raise Invalid(
+                f"{shown(path)} is larger than {GITIGNORE_MAX_BYTES // 1024} KB; shorten it "
+                f"{_SKIP_HINT}.",
+                code="gitignore_too_large",
+            )
         lines = content.decode("utf-8", "replace").splitlines()
-        self.specs[folder] = pathspec.GitIgnoreSpec.from_lines(lines)
+        count = sum(1 for line in lines if line.strip() and not line.startswith("#"))
+        if count > GITIGNORE_MAX_PATTERNS:
+            raise Invalid(
+                f"{shown(path)} has {count} patterns; a .gitignore may have at most "
+                f"{GITIGNORE_MAX_PATTERNS}. Shorten it {_SKIP_HINT}.",
+                code="gitignore_too_large",
+            )
+        self.patterns += count
+        if self.patterns > GITIGNORE_MAX_TOTAL_PATTERNS:
+            raise Invalid(
+                f"The .gitignore files of the upload have more than "
+                f"{GITIGNORE_MAX_TOTAL_PATTERNS} patterns in all (reached at {shown(path)}); "
+                f"shorten them {_SKIP_HINT}.",
+                code="gitignore_too_large",
+            )
+        try:
+            spec = pathspec.GitIgnoreSpec.from_lines(lines, _pattern, backend="re2")
+        except re2.error:
+            raise Invalid(
+                f"{shown(path)} has patterns too complex to check; simplify them {_SKIP_HINT}.",
+                code="gitignore_too_large",
+            ) from None
+        self.specs[path.rpartition("/")[0]] = spec
 
     def add_venv_marker(self, path: str) -> None:
         """A pyvenv.cfg marks its folder as a virtualenv, whatever the folder is called."""

@@ -1,12 +1,17 @@
 """Turn an archive or a folder upload into staged entries, checking everything on the way.
 
 Two passes over the reader. The first reads names and types only (plus the small
-.gitignore files) and refuses bad names, links, devices, duplicates and too many files
-before a single byte of content is written. The second streams the kept files in chunks,
-counting the bytes really produced (headers are never trusted) and refusing past the
-expanded-size and compression-ratio limits. Editable text goes into UploadEntry rows;
-binary and oversize content into content-addressed blobs. Nothing touches the project:
+.gitignore files, whose bytes count in the budget below) and refuses bad names, links,
+devices, duplicates and too many files before a single byte of content is written. The
+second streams the kept files in chunks, counting the bytes really produced (headers are
+never trusted) and refusing past the expanded-size and compression-ratio limits.
+Editable text goes into UploadEntry rows; binary and oversize content into
+content-addressed blobs. Nothing touches the project:
 `services.upload_confirm` applies the entries in one transaction.
+
+Inside a web request (`Limits.inline_*`), an upload that turns out to hold more entries or
+expand to more bytes than a request should handle raises `MoveToWorker`, and the caller
+hands it to a Celery worker instead: daphne's process stays free for everyone else.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from editor.projects.blobs import blob_put_bytes, blob_put_file
 from editor.projects.ignore import GITIGNORE_MAX_BYTES, IgnoreRules, named_skip
 from editor.projects.languages import language_for
 from editor.projects.models import FileKind, Upload, UploadEntry
-from editor.projects.paths import parents, path_key, path_normalize, shown
+from editor.projects.paths import parents, path_key, path_normalize, portable_problem, shown
 
 CHUNK = 256 * 1024
 BATCH = 500
@@ -40,6 +45,7 @@ TOTAL_RATIO_FLOOR = 10 * 1024 * 1024
 # Entries in an archive, skipped ones included: bounds the work of reading its directory.
 MEMBER_CAP_FACTOR = 10
 SKIPPED_LISTED_MAX = 500
+BAD_NAMES_LISTED_MAX = 20
 
 ProgressFn = Callable[[int, int], None]
 
@@ -56,6 +62,10 @@ def _mb(n: int) -> str:
     return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{n} bytes"
 
 
+class MoveToWorker(Exception):
+    """An inline ingest found more work than a web request should do; a worker takes it."""
+
+
 @dataclass(frozen=True)
 class Limits:
     max_bytes: int
@@ -63,16 +73,33 @@ class Limits:
     max_files: int
     editable_max: int
     max_ratio: int
+    inline_entries: int | None = None  # set when the ingest runs inside a web request
+    inline_expanded: int | None = None
 
     @classmethod
-    def from_settings(cls) -> Limits:
+    def from_settings(cls, *, inline: bool = False) -> Limits:
         return cls(
             max_bytes=settings.FLINT_UPLOAD_MAX_BYTES,
             max_expanded=settings.FLINT_UPLOAD_MAX_EXPANDED_BYTES,
             max_files=settings.FLINT_UPLOAD_MAX_FILES,
             editable_max=settings.FLINT_EDITABLE_MAX_BYTES,
             max_ratio=settings.FLINT_UPLOAD_MAX_RATIO,
+            inline_entries=settings.FLINT_UPLOAD_INLINE_MAX_ENTRIES if inline else None,
+            inline_expanded=settings.FLINT_UPLOAD_INLINE_MAX_EXPANDED_BYTES if inline else None,
         )
+
+    @property
+    def member_cap(self) -> int:
+        """Entries in an archive, skipped ones included: bounds the work of reading it."""
+        return self.max_files * MEMBER_CAP_FACTOR
+
+
+def too_many_entries(limits: Limits) -> Invalid:
+    return Invalid(
+        f"The upload has more than {limits.member_cap} entries; a project holds at most "
+        f"{limits.max_files} files.",
+        code="too_many_files",
+    )
 
 
 @dataclass
@@ -80,6 +107,7 @@ class Scan:
     """What the first pass decided: which members to keep, and what was left out and why."""
 
     kept: dict[int, str] = field(default_factory=dict)  # member index -> project path
+    gitignore_bytes: dict[int, int] = field(default_factory=dict)  # read in pass 1
     skipped: dict[str, dict] = field(default_factory=dict)  # skipped root -> reason, files
     empty_folders: list[str] = field(default_factory=list)
 
@@ -113,6 +141,8 @@ class _Budget:
 
     def add(self, n: int, path: str) -> None:
         self.total += n
+        if self.limits.inline_expanded is not None and self.total > self.limits.inline_expanded:
+            raise MoveToWorker()
         if self.total > self.limits.max_expanded:
             raise Invalid(
                 f"The upload expands to more than {_mb(self.limits.max_expanded)} "
@@ -133,25 +163,42 @@ class _Budget:
 # --- pass 1: names, types, limits, skip rules ----------------------------------------------
 
 
-def scan(reader: Reader, *, limits: Limits, skip_ignored: bool) -> Scan:
+def scan(
+    reader: Reader, *, limits: Limits, skip_ignored: bool, budget: _Budget | None = None
+) -> Scan:
     result = Scan()
     rules = IgnoreRules()
+    budget = budget or _Budget(reader, limits)
     keys: dict[str, str] = {}
     candidates: list[tuple[int, str, int]] = []
     dirs: list[str] = []
-    member_cap = limits.max_files * MEMBER_CAP_FACTOR
     streamed = isinstance(reader, TarReader)
     header_total = 0
+    bad_names: list[str] = []
     for index, member in enumerate(reader.members()):
-        if index >= member_cap:
-            raise Invalid(
-                f"The upload has more than {member_cap} entries; a project holds at most "
-                f"{limits.max_files} files.",
-                code="too_many_files",
-            )
-        if member.name_error:
-            raise Invalid(member.name_error, code="bad_name")
-        path = path_normalize(member.raw_name, is_dir=member.type == "dir")
+        if index >= limits.member_cap:
+            raise too_many_entries(limits)
+        if limits.inline_entries is not None and index >= limits.inline_entries:
+            raise MoveToWorker()
+        if streamed:
+            # A tar stream is decompressed to get past every member, skipped, badly named
+            # or not, so every member counts; a header that lies only ends the stream early.
+            header_total += max(member.size_hint, 0)
+            _check_stream(reader, limits, header_total, member.raw_name)
+        # Portability (Windows names, invisible characters) is checked below, on the paths
+        # that are kept: a name nobody will see in the project refuses nothing. Names that
+        # are bad anywhere are collected, so that one refusal lists them all.
+        try:
+            if member.name_error:
+                raise Invalid(member.name_error, code="bad_name")
+            path = path_normalize(member.raw_name, is_dir=member.type == "dir", portable=False)
+        except Invalid as exc:
+            if exc.code != "bad_name":
+                raise
+            bad_names.append(exc.message.removesuffix("."))
+            if len(bad_names) > BAD_NAMES_LISTED_MAX:
+                break  # enough to list: refuse without reading the rest
+            continue
         if member.type == "dir":
             dirs.append(path)
             continue
@@ -160,11 +207,6 @@ def scan(reader: Reader, *, limits: Limits, skip_ignored: bool) -> Scan:
                 _TYPE_REFUSALS[member.type].format(path=shown(member.raw_name)),
                 code="bad_member",
             )
-        if streamed:
-            # A tar stream is decompressed to get past every member, skipped or not, so
-            # every member counts; a header that lies only ends the stream early.
-            header_total += max(member.size_hint, 0)
-            _check_stream(reader, limits, header_total, path)
         key = path_key(path)
         if key in keys:
             first = keys[key]
@@ -184,8 +226,15 @@ def scan(reader: Reader, *, limits: Limits, skip_ignored: bool) -> Scan:
             if base == "pyvenv.cfg":
                 rules.add_venv_marker(path)
             elif base == ".gitignore":
-                rules.add_gitignore(path, _read_small(member, path))
+                content = _read_small(member, path)
+                # Read before any budget of pass 2: counted here, or a thousand of them
+                # would expand unchecked.
+                budget.add(len(content), shown(path))
+                result.gitignore_bytes[index] = len(content)
+                rules.add_gitignore(path, content)
         candidates.append((index, path, member.size_hint))
+    if len(bad_names) > BAD_NAMES_LISTED_MAX:
+        _check_portable([], bad=bad_names)  # refuses: enough to list, the rest was not read
     if streamed:
         _check_stream(reader, limits, header_total, "the end of the archive", final=True)
 
@@ -222,7 +271,27 @@ def scan(reader: Reader, *, limits: Limits, skip_ignored: bool) -> Scan:
     # An explicit folder that holds only other empty folders is not empty itself.
     nested = {path_key(p) for f in result.empty_folders for p in parents(f)}
     result.empty_folders = [f for f in result.empty_folders if path_key(f) not in nested]
+    _check_portable([*result.kept.values(), *result.empty_folders], bad=bad_names)
     return result
+
+
+def _check_portable(paths: list[str], *, bad: list[str]) -> None:
+    """Refuse the upload if a name cannot be a project name, listing every such name."""
+    for path in paths:
+        problem = portable_problem(path)
+        if problem:
+            bad.append(f"{shown(path)}: {problem}")
+    if not bad:
+        return
+    if len(bad) == 1:
+        raise Invalid(f"{bad[0]}.", code="bad_name")
+    listed = "; ".join(bad[:BAD_NAMES_LISTED_MAX])
+    more = len(bad) > BAD_NAMES_LISTED_MAX
+    raise Invalid(
+        f"{'More than ' if more else ''}{min(len(bad), BAD_NAMES_LISTED_MAX)} names in the "
+        f"upload cannot be used in a project: {listed}" + ". Rename them and upload again.",
+        code="bad_name",
+    )
 
 
 def _check_stream(
@@ -254,7 +323,7 @@ def _read_small(member: Member, path: str) -> bytes:
         raise Invalid(
             f"{shown(path)} is corrupt and cannot be read ({exc}).", code="corrupt"
         ) from None
-    return data[:GITIGNORE_MAX_BYTES]
+    return data  # one byte too many tells IgnoreRules the file is too large
 
 
 def _check_file_folder_clash(files, dirs: list[str]) -> None:
@@ -368,11 +437,14 @@ def stage(
     """
     new_blobs: set[str] = set()
     try:
-        plan = scan(reader, limits=limits, skip_ignored=upload.skip_ignored)
+        budget = _Budget(reader, limits)
+        plan = scan(reader, limits=limits, skip_ignored=upload.skip_ignored, budget=budget)
         total = len(plan.kept)
         if progress:
             progress(0, total)
-        budget = _Budget(reader, limits)
+        # .gitignore files read in pass 1 stay counted; the kept ones are counted again
+        # as they are read below, so take their first count back.
+        budget.total -= sum(n for i, n in plan.gitignore_bytes.items() if i in plan.kept)
         batch: list[UploadEntry] = []
         done = 0
         total_bytes = 0

@@ -13,17 +13,19 @@ Deleting files drops their documents and closes their sockets in every process.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from editor.collab.services import doc_text_replace, documents_forget
 from editor.core.errors import Conflict, Invalid, NotFound
 from editor.projects.blobs import blobs_collect
 from editor.projects.languages import language_for
-from editor.projects.models import FileKind, ProjectFile, ProjectFolder
+from editor.projects.models import PATH_MAX, FileKind, ProjectFile, ProjectFolder
 from editor.projects.paths import parents, path_key, path_normalize, shown
 from editor.projects.selectors import file_text_current
 from editor.rooms.events import room_event_send
@@ -61,6 +63,17 @@ def _check_free(room: Room, path: str, *, moving_key: str | None = None) -> None
             raise Conflict(f"{shown(parent)} is a file, so it cannot hold {shown(path)}.")
 
 
+@contextmanager
+def _unique(path: str) -> Iterator[None]:
+    """Writes that the checks above cleared; a concurrent writer that took the path first
+    trips the unique index instead, which is the same Conflict, not a 500."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        raise Conflict(f"{shown(path)} already exists.") from None
+
+
 def _text_bytes(text: str) -> bytes:
     data = text.encode("utf-8", "surrogatepass")
     if "\x00" in text:
@@ -86,18 +99,19 @@ def file_create(*, room: Room, actor: AbstractBaseUser, path: str, text: str = "
     _check_free(room, path)
     if ProjectFile.objects.filter(room=room).count() >= settings.FLINT_UPLOAD_MAX_FILES:
         raise Invalid(f"A project holds at most {settings.FLINT_UPLOAD_MAX_FILES} files.")
-    created = ProjectFile.objects.create(
-        room=room,
-        path=path,
-        path_key=path_key(path),
-        kind=FileKind.TEXT,
-        editable=True,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        language=language_for(path),
-        text=text,
-        updated_by=actor,
-    )
+    with _unique(path):
+        created = ProjectFile.objects.create(
+            room=room,
+            path=path,
+            path_key=path_key(path),
+            kind=FileKind.TEXT,
+            editable=True,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            language=language_for(path),
+            text=text,
+            updated_by=actor,
+        )
     _changed(room, "create", path=path, file_id=created.pk)
     return created
 
@@ -107,7 +121,10 @@ def folder_create(*, room: Room, actor: AbstractBaseUser, path: str) -> str:
     require(actor, Action.ROOM_EDIT, room)
     path = path_normalize(path, is_dir=True)
     _check_free(room, path)
-    ProjectFolder.objects.create(room=room, path=path, path_key=path_key(path), created_by=actor)
+    with _unique(path):
+        ProjectFolder.objects.create(
+            room=room, path=path, path_key=path_key(path), created_by=actor
+        )
     _changed(room, "create_folder", path=path)
     return path
 
@@ -156,12 +173,39 @@ def file_write(
     return target
 
 
+def _moved(path: str, *, depth: int, dst: str) -> str:
+    """`path` with its first `depth` segments replaced by `dst`.
+
+    Segments, never characters: the source may be spelled differently from the stored
+    path (`straße` names `STRASSE`), and case folding may change a name's length.
+    """
+    rest = path.split("/")[depth:]
+    return "/".join([dst, *rest])
+
+
+def _check_fits(path: str) -> None:
+    if len(path) > PATH_MAX or len(path_key(path)) > PATH_MAX:
+        raise Invalid(
+            f"{shown(path)}: the path would be longer than {PATH_MAX} characters.",
+            code="bad_name",
+        )
+
+
 @transaction.atomic
 def path_move(*, room: Room, actor: AbstractBaseUser, src: str, dst: str) -> str:
-    """Rename or move a file or a whole folder; files keep their ids and doc_ids."""
+    """Rename or move a file or a whole folder; files keep their ids and doc_ids.
+
+    A destination that is taken answers Conflict, whoever took it first: the checks
+    below, or the unique index when another move won the race.
+    """
     require(actor, Action.ROOM_EDIT, room)
-    src = path_normalize(src)
+    src = path_normalize(src, portable=False)  # it exists: stored names may predate the rules
     dst = path_normalize(dst)
+    with _unique(dst):
+        return _path_move(room=room, actor=actor, src=src, dst=dst)
+
+
+def _path_move(*, room: Room, actor: AbstractBaseUser, src: str, dst: str) -> str:
     src_key, dst_key = path_key(src), path_key(dst)
     moving = ProjectFile.objects.select_for_update().filter(room=room, path_key=src_key).first()
     if moving is not None:
@@ -179,6 +223,7 @@ def path_move(*, room: Room, actor: AbstractBaseUser, src: str, dst: str) -> str
         raise Invalid(f"{shown(src)} cannot be moved into itself.")
     _check_free(room, dst, moving_key=src_key if dst_key == src_key else None)
     prefix = src_key + "/"
+    depth = src.count("/") + 1
     now = timezone.now()
     files = list(
         ProjectFile.objects.select_for_update()
@@ -186,7 +231,8 @@ def path_move(*, room: Room, actor: AbstractBaseUser, src: str, dst: str) -> str
         .only("id", "path", "path_key")
     )
     for f in files:
-        f.path = dst + f.path[len(src) :]
+        f.path = _moved(f.path, depth=depth, dst=dst)
+        _check_fits(f.path)
         f.path_key = path_key(f.path)
         f.language = language_for(f.path)
         f.updated_by = actor
@@ -202,16 +248,16 @@ def path_move(*, room: Room, actor: AbstractBaseUser, src: str, dst: str) -> str
     folders = list(
         ProjectFolder.objects.filter(room=room).filter(path_key__startswith=prefix)
     ) + list(ProjectFolder.objects.filter(room=room, path_key=src_key))
+    moved_folders = [_moved(f.path, depth=depth, dst=dst) for f in folders]
+    for path in moved_folders:
+        _check_fits(path)
     ProjectFolder.objects.filter(pk__in=[f.pk for f in folders]).delete()
     ProjectFolder.objects.bulk_create(
         [
             ProjectFolder(
-                room=room,
-                path=dst + f.path[len(src) :],
-                path_key=path_key(dst + f.path[len(src) :]),
-                created_by_id=f.created_by_id,
+                room=room, path=path, path_key=path_key(path), created_by_id=f.created_by_id
             )
-            for f in folders
+            for f, path in zip(folders, moved_folders, strict=True)
         ]
     )
     _changed(room, "move", src=src, dst=dst)
@@ -222,7 +268,7 @@ def path_move(*, room: Room, actor: AbstractBaseUser, src: str, dst: str) -> str
 def path_delete(*, room: Room, actor: AbstractBaseUser, path: str) -> int:
     """Delete a file, or a folder with everything in it; returns how many files went."""
     require(actor, Action.ROOM_EDIT, room)
-    path = path_normalize(path)
+    path = path_normalize(path, portable=False)  # it exists: stored names may predate the rules
     key = path_key(path)
     single = ProjectFile.objects.filter(room=room, path_key=key)
     files = (

@@ -5,7 +5,10 @@ changed, unchanged, skipped. Nothing in the project changes until `upload_confir
 applies the plan in one transaction. Uploads merge into the project: files the upload
 does not mention are kept. Uploads up to FLINT_UPLOAD_INLINE_MAX_BYTES are staged inside
 the request; larger ones are saved to the staging folder and staged by a Celery worker,
-which reports "upload.progress" events to the room.
+which reports "upload.progress" events to the room. An upload small in bytes but large in
+work (more than FLINT_UPLOAD_INLINE_MAX_ENTRIES entries, more than
+FLINT_UPLOAD_INLINE_MAX_EXPANDED_BYTES expanded) goes to the worker too, as soon as that
+shows: a zip's entries are counted from its end record, before its directory is parsed.
 
 A changed file that is open in the editor (it has a live document) is changed through
 that document, as the smallest edit, so connected people see the new content at once;
@@ -38,9 +41,19 @@ from editor.projects.archives import (
     TarReader,
     ZipReader,
     archive_kind,
+    check_magic,
+    zip_entry_count,
 )
 from editor.projects.blobs import blob_exists, blobs_collect
-from editor.projects.ingest import Limits, ProgressFn, StageResult, _mb, stage
+from editor.projects.ingest import (
+    Limits,
+    MoveToWorker,
+    ProgressFn,
+    StageResult,
+    _mb,
+    stage,
+    too_many_entries,
+)
 from editor.projects.models import ProjectFile, ProjectFolder, Upload, UploadEntry, UploadStatus
 from editor.projects.paths import parents, path_key, shown
 from editor.projects.selectors import file_hashes_current
@@ -79,8 +92,20 @@ class _Reopenable:
         self.fh.seek(0)
 
 
-def _archive_reader(fh: BinaryIO, *, kind: str, name: str) -> Reader:
+def _archive_reader(fh: BinaryIO, *, kind: str, name: str, limits: Limits) -> Reader:
     if kind == "zip":
+        check_magic(fh, kind="zip", name=name)
+        inline = limits.inline_entries
+        bound = min(limits.member_cap, inline) if inline is not None else limits.member_cap
+        counts = zip_entry_count(fh, limit=bound)
+        if counts is not None:
+            claimed, counted = counts
+            if claimed > limits.member_cap:
+                raise too_many_entries(limits)
+            if inline is not None and max(claimed, counted) > inline:
+                raise MoveToWorker()
+            if counted > limits.member_cap:
+                raise too_many_entries(limits)
         return ZipReader(fh, name=name)
     return TarReader(fh, name=name, gzip=kind == "tar.gz")
 
@@ -148,35 +173,45 @@ def upload_start(
     )
     folder = staging_dir(upload.id)
     folder.mkdir(parents=True, exist_ok=True)
-    if background:
+    if not background:
         try:
-            _persist_source(folder, files, names, kind)
-        except BaseException:
+            inline_limits = Limits.from_settings(inline=True)
+            if kind:
+                handle = files[0].open("rb")
+                reader = _archive_reader(handle, kind=kind, name=names[0], limits=inline_limits)
+            else:
+                reader = _folder_reader(files, names, name=source_name)
+            _ingest(upload, reader, progress=None, limits=inline_limits)
+            upload.refresh_from_db()
+            return upload
+        except MoveToWorker:
+            # More work than a request should do: _ingest dropped what it staged.
             shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            Upload.objects.filter(pk=upload.pk).update(
+                status=UploadStatus.QUEUED, background=True, progress_done=0, progress_total=0
+            )
+            upload.refresh_from_db()
+        except UploadCancelled:
+            upload.delete()
+            raise Gone("This upload was cancelled.") from None
+        except BaseException:
+            # A refused inline upload leaves no trace at all, not even a failed row.
             upload.delete()
             raise
-        from editor.projects.tasks import upload_process_task
-
-        upload_id = str(upload.id)
-        transaction.on_commit(lambda: upload_process_task.delay(upload_id))
-        return upload
+        finally:
+            if not upload.background:
+                shutil.rmtree(folder, ignore_errors=True)
     try:
-        if kind:
-            handle = files[0].open("rb")
-            reader = _archive_reader(handle, kind=kind, name=names[0])
-        else:
-            reader = _folder_reader(files, names, name=source_name)
-        _ingest(upload, reader, progress=None)
-    except UploadCancelled:
-        upload.delete()
-        raise Gone("This upload was cancelled.") from None
+        _persist_source(folder, files, names, kind)
     except BaseException:
-        # A refused inline upload leaves no trace at all, not even a failed row.
+        shutil.rmtree(folder, ignore_errors=True)
         upload.delete()
         raise
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    upload.refresh_from_db()
+    from editor.projects.tasks import upload_process_task
+
+    upload_id = str(upload.id)
+    transaction.on_commit(lambda: upload_process_task.delay(upload_id))
     return upload
 
 
@@ -210,6 +245,7 @@ def _staged_reader(upload: Upload) -> Reader:
             open(folder / "source", "rb"),
             kind=manifest["kind"],
             name=manifest["name"],
+            limits=Limits.from_settings(),
         )
     items = []
     for index, name in enumerate(manifest["names"]):
@@ -222,13 +258,15 @@ def _staged_reader(upload: Upload) -> Reader:
 # --- staging and the plan ------------------------------------------------------------------------
 
 
-def _ingest(upload: Upload, reader: Reader, *, progress: ProgressFn | None) -> None:
+def _ingest(
+    upload: Upload, reader: Reader, *, progress: ProgressFn | None, limits: Limits | None = None
+) -> None:
     result: StageResult | None = None
     try:
         result = stage(
             upload=upload,
             reader=reader,
-            limits=Limits.from_settings(),
+            limits=limits or Limits.from_settings(),
             tmp_dir=staging_dir(upload.id),
             progress=progress,
         )

@@ -176,7 +176,7 @@ def test_viewer_cannot_upload_or_write_and_outsider_cannot_read(cast, token_clie
 def test_browser_downloads_need_a_session_and_membership(cast, client):
     from editor.projects.services import file_create
 
-    created = file_create(room=cast.room, actor=cast.bob, path="<b>.html", text="<script>")
+    created = file_create(room=cast.room, actor=cast.bob, path="b';&.html", text="<script>")
     export_url = f"/rooms/{cast.room.pk}/export.zip"
     raw_url = f"/rooms/{cast.room.pk}/files/{created.pk}/raw"
     assert client.get(export_url).status_code == 302  # to the login page
@@ -188,4 +188,4 @@ def test_browser_downloads_need_a_session_and_membership(cast, client):
     assert raw["Content-Disposition"].startswith("attachment")  # never rendered inline
     assert raw["X-Content-Type-Options"] == "nosniff"
     exported = client.get(export_url)
-    assert _zip_contents(b"".join(exported.streaming_content)) == {"<b>.html": b"<script>"}
+    assert _zip_contents(b"".join(exported.streaming_content)) == {"b';&.html": b"<script>"}
