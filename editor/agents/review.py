@@ -75,7 +75,7 @@ def review_start(
     if target == ReviewTarget.FILE:
         if not path:
             raise Invalid("Say which file to review (`path`).")
-        clean = path_normalize(path)
+        clean = path_normalize(path, portable=False)  # it names a file that exists
         file = ProjectFile.objects.filter(room=room, path_key=path_key(clean)).first()
         if file is None:
             raise NotFound(f"{clean}: no such file in this project.")

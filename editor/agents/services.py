@@ -51,7 +51,7 @@ def _scope_clean(room: Room, scope: list[str] | None) -> list[str]:
     cleaned = []
     keys = set(ProjectFile.objects.filter(room=room).values_list("path_key", flat=True))
     for raw in scope:
-        path = path_normalize(raw, is_dir=raw.endswith("/"))
+        path = path_normalize(raw, is_dir=raw.endswith("/"), portable=False)  # existing paths
         key = path_key(path)
         if key not in keys and not any(k.startswith(key + "/") for k in keys):
             raise Invalid(f"{path}: no such file or folder in this project.", code="bad_scope")

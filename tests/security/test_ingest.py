@@ -441,6 +441,21 @@ def test_names_stored_before_the_rules_can_still_be_renamed_and_deleted(cast):
     assert path_delete(room=cast.room, actor=cast.alice, path="NUL") == 1
 
 
+def test_names_stored_before_the_rules_can_still_be_reviewed_and_scoped(cast):
+    from editor.agents.models import ReviewTarget
+    from editor.agents.review import review_start
+    from editor.agents.services import task_start
+
+    ProjectFile.objects.create(
+        room=cast.room, path="CON.txt", path_key=path_key("CON.txt"), kind="text",
+        editable=True, text="x = 1\n", size=6, sha256="",
+    )  # fmt: skip
+    [task] = task_start(room=cast.room, actor=cast.bob, prompt="tidy", scope=["CON.txt"])
+    assert task.scope == ["CON.txt"]
+    run = review_start(room=cast.room, actor=cast.bob, target=ReviewTarget.FILE, path="CON.txt")
+    assert run.path == "CON.txt"
+
+
 def test_ordinary_unicode_names_are_still_accepted(cast):
     names = ("straße/Ærø.md", "日本語/ファイル.txt", "emoji 😀.txt", "console/ok.txt", "a.b.c")
     for path in names:
