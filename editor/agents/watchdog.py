@@ -29,6 +29,7 @@ import contextlib
 import logging
 import os
 import signal
+import subprocess
 import time
 import uuid
 from dataclasses import dataclass
@@ -213,14 +214,23 @@ class CgroupV2(_Cgroup):
         return None
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            (self.path / "cgroup.kill").write_text("1")
+        for path in self.dirs:
+            with contextlib.suppress(OSError):
+                (path / "cgroup.kill").write_text("1")
         super().close()
 
 
 def _v2_parent() -> Path:
+    """Where a command's v2 cgroup goes: our cgroup, or (a worker in a leaf of a delegated
+    subtree, as systemd's Delegate=yes wants it) its parent; whichever gives children
+    memory and pids. Raises when neither does."""
     root = _CGROUP if (_CGROUP / "cgroup.controllers").exists() else _CGROUP / "unified"
-    return root / _own_cgroup(2)
+    own = root / _own_cgroup(2)
+    for parent in (own, own.parent):
+        enabled = _read(parent / "cgroup.subtree_control").split()
+        if parent.is_relative_to(root) and {"memory", "pids"} <= set(enabled):
+            return parent
+    raise FileNotFoundError(f"no cgroup v2 subtree with memory and pids at {own}")
 
 
 class ProcTree:
@@ -329,15 +339,15 @@ def mechanism() -> str:
 
 def _choose() -> str:
     probe = Limits(timeout_s=1, cpu_s=1, memory_mb=64, processes=8, file_mb=1, output_bytes=1)
-    if "memory" in _read(_v2_parent() / "cgroup.subtree_control").split():
-        candidates = ["cgroup v2", "cgroup v1"]
-    else:
-        candidates = ["cgroup v1"]
-    for name in candidates:
+    for name in ("cgroup v2", "cgroup v1"):
         try:
-            _METERS[name](probe).close()
+            trial = _METERS[name](probe)
+            try:  # a process can join it, as a command will
+                subprocess.run(["/bin/true"], preexec_fn=trial.join, check=True)
+            finally:
+                trial.close()
             return name
-        except OSError as exc:
+        except (OSError, subprocess.SubprocessError) as exc:
             log.info("sandbox limits: no %s here (%s)", name, exc)
     return "watchdog"
 
