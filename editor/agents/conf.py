@@ -23,7 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "FLINT_AGENTS_MAX_RUNNING_PER_ROOM": 8,
     "FLINT_AGENTS_COMPACT_AT": 0.75,
     "FLINT_AGENTS_SANDBOX": "auto",  # auto | off
-    "FLINT_AGENTS_SANDBOX_UID": 100_000,
+    "FLINT_AGENTS_SANDBOX_UID": 1_000_000_000,  # far above /etc/subuid ranges
     "FLINT_AGENTS_SANDBOX_UIDS": 64,
     "FLINT_AGENTS_SANDBOX_LIMITS": "auto",  # auto | watchdog (editor/agents/watchdog.py)
     "FLINT_AGENTS_COMMAND_TIMEOUT_S": 60,
