@@ -158,7 +158,8 @@ def _run_as(
                 process.wait()
         if not result.killed and result.exit_code is not None:
             # Went over just as it ended (the OOM killer's victim was its last process).
-            over = meter.over(process.pid)
+            # Only a cgroup remembers: bwrap's pid is reaped, and may be another's now.
+            over = meter.over(None)
             result.killed = limits.killed(over) if over else ""
         out.seek(0)
         data = out.read(limits.output_bytes + 1)

@@ -116,14 +116,14 @@ class _Cgroup:
 
     name = ""
 
-    def nproc(self) -> int:
-        """RLIMIT_NPROC, a backstop above pids.max: the cgroup refuses first, and says so."""
-        return 2 * (self.limits.processes + BWRAP_TASKS)
-
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.dirs: list[Path] = []
         self._join: list[bytes] = []
+
+    def nproc(self) -> int:
+        """RLIMIT_NPROC, a backstop above pids.max: the cgroup refuses first, and says so."""
+        return 2 * (self.limits.processes + BWRAP_TASKS) + _uid_tasks()
 
     def _make(self, parent: Path) -> Path:
         path = parent / f"flint-sandbox-{uuid.uuid4().hex[:12]}"
@@ -178,7 +178,7 @@ class CgroupV1(_Cgroup):
             raise
         self.memory, self.pids, self.cpu = made["memory"], made["pids"], made["cpuacct"]
 
-    def over(self, _pid: int) -> str | None:
+    def over(self, _pid: int | None) -> str | None:
         if _field(_read(self.memory / "memory.oom_control"), "oom_kill"):
             return "memory"
         if _field(_read(self.pids / "pids.events"), "max") or _full(self.pids):
@@ -204,7 +204,7 @@ class CgroupV2(_Cgroup):
             self.close()
             raise
 
-    def over(self, _pid: int) -> str | None:
+    def over(self, _pid: int | None) -> str | None:
         if _field(_read(self.path / "memory.events"), "oom_kill"):
             return "memory"
         if _field(_read(self.path / "pids.events"), "max") or _full(self.path):
@@ -242,10 +242,8 @@ class ProcTree:
         self.limits = limits
 
     def nproc(self) -> int:
-        """RLIMIT_NPROC is the bound here. As root, a command has a uid of its own and the
-        count is its tree's; otherwise the count is of our uid, the worker's tasks too."""
-        ours = 0 if os.geteuid() == 0 else _tasks_of(os.getuid())
-        return self.limits.processes + BWRAP_TASKS + ours
+        """RLIMIT_NPROC is the kernel's bound here: with a uid of its own, the tree's."""
+        return self.limits.processes + BWRAP_TASKS + _uid_tasks()
 
     def join(self) -> None:
         pass
@@ -253,7 +251,9 @@ class ProcTree:
     def close(self) -> None:
         pass
 
-    def over(self, pid: int) -> str | None:
+    def over(self, pid: int | None) -> str | None:
+        if pid is None:
+            return None
         stats: dict[int, list[str]] = {}
         children: dict[int, list[int]] = {}
         for entry in os.scandir("/proc"):
@@ -286,6 +286,12 @@ class ProcTree:
         if ticks / _TICK > self.limits.cpu_s:
             return "cpu"
         return None
+
+
+def _uid_tasks() -> int:
+    """What RLIMIT_NPROC counts besides the command: nothing when we are root (the command
+    runs as a uid of its own), else the tasks our uid has already (the worker's too)."""
+    return 0 if os.geteuid() == 0 else _tasks_of(os.getuid())
 
 
 def _tasks_of(uid: int) -> int:
