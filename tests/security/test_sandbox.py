@@ -95,24 +95,37 @@ def test_sandbox_sees_only_its_own_processes_in_proc():
     assert "redis" not in out and sys.executable not in out
 
 
+CONNECT = """import socket, sys
+for path in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(path); print('CONNECTED', path)
+    except OSError as e:
+        print('refused', e)
+"""
+
+
 def test_sandbox_cannot_reach_data_dir_sqlite_secret_key_or_redis_socket():
     data = Path(django_settings.DATA_DIR)
-    paths = [data, data / "secret_key", Path(django_settings.DATABASES["default"]["NAME"])]
-    paths.append(Path(django_settings.EMBEDDED_REDIS_SOCKET))
+    planted = data / f"planted-{uuid.uuid4().hex}"  # whatever else the data dir may hold
+    planted.write_text(CANARY)
+    paths = [data, planted, data / "secret_key", Path(django_settings.EMBEDDED_REDIS_SOCKET)]
+    database = django_settings.DATABASES["default"]
+    if "sqlite" in database["ENGINE"]:
+        paths.append(Path(database["NAME"]))
     if django_settings.REDIS_URL.startswith("unix://"):
         paths.append(Path(django_settings.REDIS_URL.removeprefix("unix://").split("?")[0]))
-    assert data.is_dir() and any(p.exists() and p != data for p in paths)
     secret = (data / "secret_key").read_text() if (data / "secret_key").exists() else None
 
-    out = sh("".join(f"ls -la {p}; cat {p}; " for p in paths) + "echo done")
-    socket_out = sh(
-        'python3 -c "import socket,sys\nfor p in sys.argv[1:]:\n s=socket.socket(socket.AF_UNIX)'
-        "\n try: s.connect(p); print('CONNECTED', p)\n except OSError as e: print('refused', e)\""
-        + "".join(f" {p}" for p in paths if str(p).endswith(".sock"))
-    )
+    try:
+        out = sh("".join(f"ls -la {p}; cat {p}; " for p in paths) + "echo done")
+        sockets = " ".join(str(p) for p in paths if p.name.endswith(".sock"))
+        socket_out = sh(f'python3 -c "{CONNECT}" {sockets}')
+    finally:
+        planted.unlink()
 
     assert out.count("No such file or directory") == 2 * len(paths), out
-    assert secret is None or secret not in out
+    assert CANARY not in out and (secret is None or secret not in out)
     assert "SQLite format" not in out
     assert "CONNECTED" not in socket_out and "refused" in socket_out
 
