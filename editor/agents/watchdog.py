@@ -352,10 +352,22 @@ def _choose() -> str:
                 subprocess.run(["/bin/true"], preexec_fn=trial.join, check=True)
             finally:
                 trial.close()
+            _sweep([path.parent for path in trial.dirs])
             return name
         except (OSError, subprocess.SubprocessError) as exc:
             log.info("sandbox limits: no %s here (%s)", name, exc)
     return "watchdog"
+
+
+def _sweep(parents: list[Path], older_than_s: float = 600) -> None:
+    """Remove the cgroups of commands whose worker was killed before it could. rmdir fails on
+    a cgroup that still has processes, and a live command's is empty only for an instant."""
+    for parent in parents:
+        for path in parent.glob("flint-sandbox-*"):
+            with contextlib.suppress(OSError):
+                if time.time() - path.stat().st_mtime > older_than_s:
+                    path.rmdir()
+                    log.info("sandbox limits: removed %s, left by a killed worker", path)
 
 
 def meter(limits: Limits) -> Meter:
