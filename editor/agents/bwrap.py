@@ -30,6 +30,7 @@ _ETC = ("alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime"
 # bwrap itself needs nothing from the environment (the command's is set with --setenv):
 # whatever it is started with, its pid 1 in the sandbox keeps, readable at /proc/1/environ.
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+OWN_TASKS = 2  # bwrap and its pid 1 inside: in the command's tree, not counted against it
 _WRITABLE = {"work": "/work", "tmp": "/tmp", "shm": "/dev/shm"}  # noqa: S108 (inside)
 
 
@@ -134,3 +135,21 @@ def make_root() -> Path:
         (root / name).mkdir()
     (root / "empty").chmod(0o555)
     return root
+
+
+def uid_tasks() -> int:
+    """What RLIMIT_NPROC counts besides the command: nothing when we are root (the command
+    runs as a uid of its own), else the tasks our uid has already (the worker's too)."""
+    return 0 if os.geteuid() == 0 else _tasks_of(os.getuid())
+
+
+def _tasks_of(uid: int) -> int:
+    count = 0
+    for entry in os.scandir("/proc"):
+        try:
+            if entry.name.isdigit() and entry.stat().st_uid == uid:
+                with open(f"/proc/{entry.name}/stat") as handle:
+                    count += int(handle.read().rpartition(")")[2].split()[17])
+        except OSError:
+            continue
+    return count

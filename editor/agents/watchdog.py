@@ -4,13 +4,10 @@ rlimits bound each process of a command; a command is a tree of them, and three 
 under a 1 GiB RLIMIT_AS hold 3 GiB. So the tree is bounded too, by one of two meters,
 chosen once per worker (`mechanism()`, logged at the sandbox's probe):
 
-- `cgroup v2` / `cgroup v1`: a fresh cgroup per command, joined by the command before it
-  execs bwrap. The kernel enforces memory (the OOM killer acts inside the cgroup only) and
-  the process count (fork fails); the watchdog reads the cgroup's counters to name what
-  was hit and adds the CPU-time cap, which no cgroup controller offers as a total.
-  v2 is used when the worker's cgroup is delegated with `memory` and `pids` enabled in
-  its `cgroup.subtree_control`; v1 when the worker may create cgroups in the v1 `memory`,
-  `pids` and `cpuacct` hierarchies (root on a cgroup v1 host).
+- `cgroup v2` / `cgroup v1` (editor/agents/cgroups.py): a fresh cgroup per command,
+  joined by the command before it execs bwrap. The kernel enforces memory (the OOM killer
+  acts inside the cgroup only) and the process count (a fork fails); the cgroup's counters
+  name what was hit, and give the CPU total (no controller caps a total: we kill).
 - `watchdog`: no cgroup to be had (an unprivileged container). The tree is found through
   /proc (parent links from bwrap down; the pid namespace keeps every process of the
   command under bwrap) and sampled every 50 ms: resident memory summed, tasks counted, CPU
@@ -25,25 +22,19 @@ is killed whole and the result names the limit.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import signal
 import subprocess
-import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from editor.agents import conf
+from editor.agents import cgroups, conf
+from editor.agents.bwrap import OWN_TASKS, uid_tasks
 
 log = logging.getLogger(__name__)
 
-_CGROUP = Path("/sys/fs/cgroup")
-_V1 = ("memory", "pids", "cpuacct")
 _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
-BWRAP_TASKS = 2  # bwrap itself and its init in the pid namespace are in the tree, not counted
 _chosen: str | None = None  # what "auto" found, probed once
 
 
@@ -81,158 +72,6 @@ class Limits:
         }[what]
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
-
-
-def _field(text: str, key: str) -> int:
-    """`key N` from a cgroup flat-keyed file such as memory.events; 0 when absent."""
-    for line in text.splitlines():
-        name, _, value = line.partition(" ")
-        if name == key:
-            return int(value)
-    return 0
-
-
-def _full(cgroup: Path) -> bool:
-    """At its process limit: the next fork fails (RLIMIT_NPROC may refuse it first)."""
-    current, limit = _read(cgroup / "pids.current").strip(), _read(cgroup / "pids.max").strip()
-    return current.isdigit() and limit.isdigit() and int(current) >= int(limit)
-
-
-def _own_cgroup(version: int, controller: str = "") -> str:
-    for line in _read(Path("/proc/self/cgroup")).splitlines():
-        _id, names, path = line.split(":", 2)
-        if (version == 2 and names == "") or controller in names.split(","):
-            return path.lstrip("/")
-    return ""
-
-
-class _Cgroup:
-    """A cgroup made for one command. Subclasses name its files."""
-
-    name = ""
-
-    def __init__(self, limits: Limits) -> None:
-        self.limits = limits
-        self.dirs: list[Path] = []
-        self._join: list[bytes] = []
-
-    def nproc(self) -> int:
-        """RLIMIT_NPROC, a backstop above pids.max: the cgroup refuses first, and says so."""
-        return 2 * (self.limits.processes + BWRAP_TASKS) + _uid_tasks()
-
-    def _make(self, parent: Path) -> Path:
-        path = parent / f"flint-sandbox-{uuid.uuid4().hex[:12]}"
-        path.mkdir()
-        self.dirs.append(path)
-        self._join.append(str(path / "cgroup.procs").encode())
-        return path
-
-    def join(self) -> None:
-        """In the command's process, before exec: everything it starts is in the cgroup."""
-        for procs in self._join:
-            fd = os.open(procs, os.O_WRONLY)
-            try:
-                os.write(fd, b"0")
-            finally:
-                os.close(fd)
-
-    def close(self) -> None:
-        # bwrap is gone; its pid namespace's last processes may still be exiting.
-        deadline = time.monotonic() + 2
-        for path in self.dirs:
-            while True:
-                for pid in _read(path / "cgroup.procs").split():
-                    with contextlib.suppress(OSError):
-                        os.kill(int(pid), signal.SIGKILL)
-                try:
-                    path.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        log.warning("sandbox limits: could not remove %s", path)
-                        break
-                    time.sleep(0.02)
-
-
-class CgroupV1(_Cgroup):
-    name = "cgroup v1"
-
-    def __init__(self, limits: Limits) -> None:
-        super().__init__(limits)
-        try:
-            made = {c: self._make(_CGROUP / c / _own_cgroup(1, c)) for c in _V1}
-            memory = str(limits.memory_mb * 1024 * 1024)
-            (made["memory"] / "memory.limit_in_bytes").write_text(memory)
-            with contextlib.suppress(OSError):  # only where swap accounting is on
-                (made["memory"] / "memory.memsw.limit_in_bytes").write_text(memory)
-            (made["pids"] / "pids.max").write_text(str(limits.processes + BWRAP_TASKS))
-        except BaseException:
-            self.close()
-            raise
-        self.memory, self.pids, self.cpu = made["memory"], made["pids"], made["cpuacct"]
-
-    def over(self, _pid: int | None) -> str | None:
-        if _field(_read(self.memory / "memory.oom_control"), "oom_kill"):
-            return "memory"
-        if _field(_read(self.pids / "pids.events"), "max") or _full(self.pids):
-            return "processes"
-        usage = _read(self.cpu / "cpuacct.usage").strip()
-        if usage and int(usage) > self.limits.cpu_s * 1_000_000_000:
-            return "cpu"
-        return None
-
-
-class CgroupV2(_Cgroup):
-    name = "cgroup v2"
-
-    def __init__(self, limits: Limits) -> None:
-        super().__init__(limits)
-        try:
-            self.path = self._make(_v2_parent())
-            (self.path / "memory.max").write_text(str(limits.memory_mb * 1024 * 1024))
-            with contextlib.suppress(OSError):
-                (self.path / "memory.swap.max").write_text("0")
-            (self.path / "pids.max").write_text(str(limits.processes + BWRAP_TASKS))
-        except BaseException:
-            self.close()
-            raise
-
-    def over(self, _pid: int | None) -> str | None:
-        if _field(_read(self.path / "memory.events"), "oom_kill"):
-            return "memory"
-        if _field(_read(self.path / "pids.events"), "max") or _full(self.path):
-            return "processes"
-        if _field(_read(self.path / "cpu.stat"), "usage_usec") > self.limits.cpu_s * 1_000_000:
-            return "cpu"
-        return None
-
-    def close(self) -> None:
-        for path in self.dirs:
-            with contextlib.suppress(OSError):
-                (path / "cgroup.kill").write_text("1")
-        super().close()
-
-
-def _v2_parent() -> Path:
-    """Where a command's v2 cgroup goes: our cgroup, or (a worker in a leaf of a delegated
-    subtree, as systemd's Delegate=yes wants it) its parent; whichever gives children
-    memory and pids. Raises when neither does."""
-    root = _CGROUP if (_CGROUP / "cgroup.controllers").exists() else _CGROUP / "unified"
-    own = root / _own_cgroup(2)
-    for parent in (own, own.parent):
-        enabled = _read(parent / "cgroup.subtree_control").split()
-        if parent.is_relative_to(root) and {"memory", "pids"} <= set(enabled):
-            return parent
-    raise FileNotFoundError(f"no cgroup v2 subtree with memory and pids at {own}")
-
-
 class ProcTree:
     """No cgroup: the tree under bwrap, measured from /proc."""
 
@@ -243,7 +82,7 @@ class ProcTree:
 
     def nproc(self) -> int:
         """RLIMIT_NPROC is the kernel's bound here: with a uid of its own, the tree's."""
-        return self.limits.processes + BWRAP_TASKS + _uid_tasks()
+        return self.limits.processes + OWN_TASKS + uid_tasks()
 
     def join(self) -> None:
         pass
@@ -281,29 +120,11 @@ class ProcTree:
             todo += children.get(current, [])
         if pages * _PAGE > self.limits.memory_mb * 1024 * 1024:
             return "memory"
-        if tasks >= self.limits.processes + BWRAP_TASKS:
+        if tasks >= self.limits.processes + OWN_TASKS:
             return "processes"
         if ticks / _TICK > self.limits.cpu_s:
             return "cpu"
         return None
-
-
-def _uid_tasks() -> int:
-    """What RLIMIT_NPROC counts besides the command: nothing when we are root (the command
-    runs as a uid of its own), else the tasks our uid has already (the worker's too)."""
-    return 0 if os.geteuid() == 0 else _tasks_of(os.getuid())
-
-
-def _tasks_of(uid: int) -> int:
-    count = 0
-    for entry in os.scandir("/proc"):
-        try:
-            if entry.name.isdigit() and entry.stat().st_uid == uid:
-                with open(f"/proc/{entry.name}/stat") as handle:
-                    count += int(handle.read().rpartition(")")[2].split()[17])
-        except OSError:
-            continue
-    return count
 
 
 def disk_over(root: Path, limit_bytes: int) -> bool:
@@ -328,8 +149,8 @@ def disk_over(root: Path, limit_bytes: int) -> bool:
     return False
 
 
-Meter = CgroupV1 | CgroupV2 | ProcTree
-_METERS: dict[str, type[Meter]] = {"cgroup v2": CgroupV2, "cgroup v1": CgroupV1}
+Meter = cgroups.CgroupV1 | cgroups.CgroupV2 | ProcTree
+_METERS: dict[str, type[Meter]] = {"cgroup v2": cgroups.CgroupV2, "cgroup v1": cgroups.CgroupV1}
 
 
 def mechanism() -> str:
@@ -352,22 +173,11 @@ def _choose() -> str:
                 subprocess.run(["/bin/true"], preexec_fn=trial.join, check=True)
             finally:
                 trial.close()
-            _sweep([path.parent for path in trial.dirs])
+            cgroups.sweep([path.parent for path in trial.dirs])
             return name
         except (OSError, subprocess.SubprocessError) as exc:
             log.info("sandbox limits: no %s here (%s)", name, exc)
     return "watchdog"
-
-
-def _sweep(parents: list[Path], older_than_s: float = 600) -> None:
-    """Remove the cgroups of commands whose worker was killed before it could. rmdir fails on
-    a cgroup that still has processes, and a live command's is empty only for an instant."""
-    for parent in parents:
-        for path in parent.glob("flint-sandbox-*"):
-            with contextlib.suppress(OSError):
-                if time.time() - path.stat().st_mtime > older_than_s:
-                    path.rmdir()
-                    log.info("sandbox limits: removed %s, left by a killed worker", path)
 
 
 def meter(limits: Limits) -> Meter:
@@ -377,6 +187,6 @@ def meter(limits: Limits) -> Meter:
         return kind(limits)
     except OSError as exc:  # the cgroup went away (remounted, out of ids): still bounded
         log.warning(
-            "sandbox limits: %s failed for this command (%s), using the watchdog", kind, exc
+            "sandbox limits: %s failed for this command (%s), using the watchdog", kind.name, exc
         )
         return ProcTree(limits)
