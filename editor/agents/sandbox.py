@@ -1,13 +1,23 @@
 """Commands for the agent, run with bubblewrap in a throw-away copy of its working tree.
 
-Each command gets: a temp directory holding the working copy (the only writable path,
-mounted at /work), read-only /usr (and the few /etc files programs need to start), no
-network (a new, empty network namespace), new pid/ipc/uts namespaces, no capabilities,
---die-with-parent, and rlimits set before exec (CPU seconds, address space, processes,
-file size, no core files). A wall-clock timeout, or the task being cancelled, kills the
-whole process group. When the worker runs as root, the sandbox runs as an unprivileged
-uid instead (FLINT_AGENTS_SANDBOX_UID): root is exempt from RLIMIT_NPROC and bwrap keeps
-root's capabilities, so a fork bomb would otherwise be unbounded.
+Each command gets a private host directory holding its only writable paths: the working
+copy (mounted at /work), /tmp and /dev/shm. Everything else is read-only: /usr and the few
+/etc files programs need to start, bwrap's own root and /dev. No network (a new, empty
+network namespace), new pid/ipc/uts namespaces (only the command's own processes in
+/proc), no capabilities, --die-with-parent, and rlimits per process (CPU seconds, address
+space, processes, file size, no core files).
+
+Nothing of the worker shows through: bwrap is started with an empty environment (its pid 1
+inside keeps the one it was started with, readable at /proc/1/environ), and the worker's
+own paths that a read-only bind could reach (source tree, data dir with the database, the
+secret key and Redis's socket, the interpreter's site-packages, /usr/local/etc) are
+covered by an empty read-only directory.
+
+The command as a whole (its process tree) is bounded in memory, processes, CPU time and
+disk by editor/agents/watchdog.py; going over, a wall-clock timeout or the task being
+cancelled kill the whole sandbox. When the worker runs as root, the sandbox runs as an
+unprivileged uid instead (FLINT_AGENTS_SANDBOX_UID): root is exempt from RLIMIT_NPROC and
+bwrap keeps root's capabilities.
 
 If bwrap is missing or fails its probe, `available()` is False and the run_command tool
 is not offered: commands never run unsandboxed.
@@ -29,33 +39,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from editor.agents import conf
+from editor.agents import bwrap, conf, watchdog
+from editor.agents.watchdog import Limits
+
+__all__ = ["CommandResult", "Limits", "available", "probe", "run_command"]
 
 log = logging.getLogger(__name__)
 
-_ETC = ("alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime")
 _probe: tuple[bool, str] | None = None
-
-
-@dataclass
-class Limits:
-    timeout_s: float
-    cpu_s: int
-    memory_mb: int
-    processes: int
-    file_mb: int
-    output_bytes: int
-
-    @classmethod
-    def from_settings(cls) -> Limits:
-        return cls(
-            timeout_s=float(conf.get("FLINT_AGENTS_COMMAND_TIMEOUT_S")),
-            cpu_s=int(conf.get("FLINT_AGENTS_COMMAND_CPU_S")),
-            memory_mb=int(conf.get("FLINT_AGENTS_COMMAND_MEMORY_MB")),
-            processes=int(conf.get("FLINT_AGENTS_COMMAND_PROCESSES")),
-            file_mb=int(conf.get("FLINT_AGENTS_COMMAND_FILE_MB")),
-            output_bytes=int(conf.get("FLINT_AGENTS_COMMAND_OUTPUT_BYTES")),
-        )
 
 
 @dataclass
@@ -68,47 +59,21 @@ class CommandResult:
     changed: dict[str, str | None] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    killed: str = ""  # "killed: the command used more than …" when it went over a limit
 
 
-def _sandbox_uid() -> int | None:
-    """The uid commands run as: ours, or an unprivileged one when we are root."""
-    if os.geteuid() != 0:
-        return None
-    return int(conf.get("FLINT_AGENTS_SANDBOX_UID"))
+def _preexec(limits: Limits, uid: int | None, meter: watchdog.Meter) -> Callable[[], None]:
+    nproc = meter.nproc()
 
-
-def _bwrap_args(work: Path) -> list[str]:
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        raise FileNotFoundError("bwrap")
-    args = [bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session"]
-    args += ["--ro-bind", "/usr", "/usr"]
-    for name in ("bin", "sbin", "lib", "lib64", "lib32"):
-        target = Path("/") / name
-        if target.is_symlink():
-            args += ["--symlink", os.readlink(target), f"/{name}"]
-        elif target.is_dir():
-            args += ["--ro-bind", str(target), f"/{name}"]
-    for name in _ETC:
-        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    # /tmp and /work here are paths inside the sandbox's own mount namespace.
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108
-    args += ["--bind", str(work), "/work", "--chdir", "/work"]
-    args += ["--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin"]
-    args += ["--setenv", "HOME", "/work", "--setenv", "LANG", "C.UTF-8"]
-    args += ["--setenv", "TMPDIR", "/tmp"]  # noqa: S108
-    return args
-
-
-def _preexec(limits: Limits, uid: int | None) -> Callable[[], None]:
     def run() -> None:
         def cap(kind: int, value: int) -> None:
             resource.setrlimit(kind, (value, value))
 
+        meter.join()  # first, while we may still write to the cgroup
         cap(resource.RLIMIT_CPU, limits.cpu_s)
         cap(resource.RLIMIT_AS, limits.memory_mb * 1024 * 1024)
-        cap(resource.RLIMIT_NPROC, limits.processes)
-        cap(resource.RLIMIT_FSIZE, limits.file_mb * 1024 * 1024)
+        cap(resource.RLIMIT_NPROC, nproc)
+        cap(resource.RLIMIT_FSIZE, min(limits.file_mb, limits.disk_mb) * 1024 * 1024)
         cap(resource.RLIMIT_CORE, 0)
         cap(resource.RLIMIT_NOFILE, 256)
         if uid is not None:
@@ -121,24 +86,40 @@ def _preexec(limits: Limits, uid: int | None) -> Callable[[], None]:
 
 def _run(
     argv: list[str],
-    work: Path,
+    root: Path,
     limits: Limits,
     cancelled: Callable[[], bool],
 ) -> CommandResult:
-    uid = _sandbox_uid()
+    with bwrap.sandbox_uid() as uid:
+        return _run_as(argv, root, limits, cancelled, uid)
+
+
+def _run_as(
+    argv: list[str],
+    root: Path,
+    limits: Limits,
+    cancelled: Callable[[], bool],
+    uid: int | None,
+) -> CommandResult:
     if uid is not None:
-        os.chown(work, uid, uid)
-        for root, dirs, files in os.walk(work):
+        os.chown(root, uid, uid)
+        for top, dirs, files in os.walk(root):
             for name in dirs + files:
-                os.lchown(os.path.join(root, name), uid, uid)
+                os.lchown(os.path.join(top, name), uid, uid)
     started = time.monotonic()
-    with tempfile.TemporaryFile() as out:
+    meter = watchdog.meter(limits)
+    disk_bytes = limits.disk_mb * 1024 * 1024
+    next_disk = 0.0
+    with contextlib.ExitStack() as stack:
+        stack.callback(meter.close)
+        out = stack.enter_context(tempfile.TemporaryFile())
         process = subprocess.Popen(
-            _bwrap_args(work) + argv,
+            bwrap.bwrap_args(root) + argv,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
-            preexec_fn=_preexec(limits, uid),
+            env=bwrap.ENV,
+            preexec_fn=_preexec(limits, uid, meter),
             start_new_session=True,
             close_fds=True,
         )
@@ -146,14 +127,24 @@ def _run(
         try:
             while True:
                 try:
-                    result.exit_code = process.wait(timeout=0.1)
+                    result.exit_code = process.wait(timeout=0.05)
                     break
                 except subprocess.TimeoutExpired:
                     pass
+                over = meter.over(process.pid)
+                now = time.monotonic()
+                if over is None and now >= next_disk:
+                    over = "disk" if watchdog.disk_over(root, disk_bytes) else None
+                    # A big tree takes a while to walk: never spend more than a fifth of
+                    # the time walking it.
+                    next_disk = now + 4 * (time.monotonic() - now)
+                if over:
+                    result.killed = limits.killed(over)
+                    break
                 if cancelled():
                     result.cancelled = True
                     break
-                if time.monotonic() - started > limits.timeout_s:
+                if now - started > limits.timeout_s:
                     result.timed_out = True
                     break
                 if out.tell() > limits.output_bytes * 64:
@@ -165,6 +156,11 @@ def _run(
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        if not result.killed and result.exit_code is not None:
+            # Went over just as it ended (the OOM killer's victim was its last process).
+            # Only a cgroup remembers: bwrap's pid is reaped, and may be another's now.
+            over = meter.over(None)
+            result.killed = limits.killed(over) if over else ""
         out.seek(0)
         data = out.read(limits.output_bytes + 1)
     result.truncated = len(data) > limits.output_bytes
@@ -184,19 +180,24 @@ def probe() -> tuple[bool, str]:
     if shutil.which("bwrap") is None:
         _probe = (False, "bubblewrap (bwrap) is not installed on this worker")
         return _probe
-    work = Path(tempfile.mkdtemp(prefix="flint-probe-"))
+    root = bwrap.make_root()
     try:
         limits = Limits.from_settings()
         limits.timeout_s = 10
-        result = _run(["/bin/sh", "-c", "echo ok > probe"], work, limits, lambda: False)
-        if result.exit_code == 0 and (work / "probe").read_text().strip() == "ok":
+        result = _run(["/bin/sh", "-c", "echo ok > probe"], root, limits, lambda: False)
+        if result.exit_code == 0 and (root / "work" / "probe").read_text().strip() == "ok":
             _probe = (True, "")
+            log.info(
+                "agent commands run in bubblewrap; limits of each command's whole tree "
+                "by %s (and the disk watchdog)",
+                watchdog.mechanism(),
+            )
         else:
             _probe = (False, f"bwrap failed its probe: {result.output.strip()[:200]}")
     except Exception as exc:  # any failure means: no sandbox, never "run it anyway"
         _probe = (False, f"bwrap failed its probe: {exc}")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
     if not _probe[0]:
         log.warning("agent commands disabled: %s", _probe[1])
     return _probe
@@ -252,13 +253,14 @@ def run_command(
     if not available():
         raise RuntimeError("no sandbox on this worker")
     limits = limits or Limits.from_settings()
-    work = Path(tempfile.mkdtemp(prefix="flint-sandbox-"))
+    root = bwrap.make_root()
+    work = root / "work"
     try:
         for path, text in files.items():
             target = work / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-        result = _run(["/bin/sh", "-c", command], work, limits, cancelled)
+        result = _run(["/bin/sh", "-c", command], root, limits, cancelled)
         after, skipped = _collect(work, max_file_bytes)
         result.skipped = skipped
         for path, text in after.items():
@@ -269,4 +271,4 @@ def run_command(
                 result.changed[path] = None
         return result
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)

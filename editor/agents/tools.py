@@ -243,6 +243,8 @@ class ToolBox:
                 refused.append(f"{path}: {exc}")
         if result.cancelled:
             status = "cancelled"
+        elif result.killed:
+            status = result.killed  # "killed: the command used more than 1 GiB of memory"
         elif result.timed_out:
             status = "killed: wall-clock limit reached"
         elif result.exit_code is None:

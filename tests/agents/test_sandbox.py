@@ -198,3 +198,15 @@ def test_without_a_sandbox_run_command_is_not_offered(monkeypatch):
     assert "run_command" not in names
     with pytest.raises(RuntimeError, match="no sandbox"):
         run_command(command="true", files={})
+
+
+def test_the_probe_logs_what_bounds_each_command(monkeypatch, caplog):
+    from editor.agents import watchdog
+
+    monkeypatch.setattr(sandbox, "_probe", None)  # probe again, as a new worker process would
+    with caplog.at_level("INFO", logger="editor.agents.sandbox"):
+        works, why = sandbox.probe()
+
+    assert works, why
+    assert watchdog.mechanism() in {"cgroup v2", "cgroup v1", "watchdog"}
+    assert f"whole tree by {watchdog.mechanism()}" in caplog.text
