@@ -1,0 +1,223 @@
+"""Issue #10 item 4: awareness says who a state is from in the server's words, and a
+connection speaks only for its own client ids.
+
+Real document sockets (WebsocketCommunicator against the ASGI app), pycrdt clients.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from pycrdt import Awareness, Doc
+
+from editor.accounts.services import profile_update
+from editor.api.tokens import token_create
+from editor.collab.awareness import MAX_CLIENTS_PER_CONNECTION, MAX_STATE_BYTES
+from editor.collab.protocol import awareness_message
+from tests.collab.yclient import communicator_client, text_file
+from webapp.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CSS_COLOUR = "red;position:fixed;inset:0;background:url(https://evil.example/x.png)"
+HEX = re.compile(r"#[0-9a-f]{6}")
+
+
+@pytest.fixture
+def main_py(cast):
+    return text_file(cast.room, text="def main():\n    pass\n")
+
+
+async def _client(user, doc_id, **kwargs):
+    _, secret = await sync_to_async(token_create)(user=user, name="awareness-test")
+    communicator = WebsocketCommunicator(application, f"/ws/docs/{doc_id}?token={secret}")
+    connected, _ = await communicator.connect()
+    assert connected
+    client = communicator_client(communicator, **kwargs)
+    await client.sync()
+    return communicator, client
+
+
+def _forged_update(client_id: int, state: dict | None, *, clock: int = 50) -> bytes:
+    """An awareness message for `client_id`, as any page could craft it."""
+    awareness = Awareness(Doc(client_id=client_id))
+    for _ in range(clock):  # a clock ahead of the real owner's, so a replica would take it
+        awareness.set_local_state({"n": 0})
+    if state is None:
+        awareness.remove_awareness_states([client_id], "forge")
+    else:
+        awareness.set_local_state(state)
+    return awareness_message(awareness.encode_awareness_update([client_id]))
+
+
+async def test_viewer_awareness_claiming_to_be_alice_with_css_colour_reaches_peers_as_carol(
+    cast, main_py
+):
+    await sync_to_async(profile_update)(user=cast.carol, display_name="Carol C")
+    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
+    carol_ws, carol = await _client(cast.carol, main_py.doc_id)
+    forged_user = {
+        "id": cast.alice.pk,
+        "username": "alice",
+        "name": "Alice",
+        "color": CSS_COLOUR,
+        "colorLight": CSS_COLOUR,
+    }
+    await carol.set_cursor(forged_user)
+    carol_id = carol.doc.client_id
+    for peer in (alice, bob):
+        await peer.pump_until(lambda p=peer: carol_id in p.awareness.states)
+        user = peer.awareness.states[carol_id]["user"]
+        assert user["id"] == cast.carol.pk
+        assert user["username"] == "carol"
+        assert user["name"] == "Carol C"
+        assert HEX.fullmatch(user["color"]), user
+        assert user["colorLight"] == user["color"] + "33"
+        assert "position" not in str(peer.awareness.states[carol_id])
+    # A newcomer's snapshot says the same.
+    late_ws, late = await _client(cast.alice, main_py.doc_id)
+    await late.pump_until(lambda: carol_id in late.awareness.states)
+    assert late.awareness.states[carol_id]["user"]["name"] == "Carol C"
+    for ws in (alice_ws, bob_ws, carol_ws, late_ws):
+        await ws.disconnect()
+
+
+async def test_member_cannot_send_or_remove_states_for_another_members_client_id(cast, main_py):
+    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
+    carol_ws, carol = await _client(cast.carol, main_py.doc_id)
+    alice_id = alice.doc.client_id
+    await alice.set_cursor({"name": "Alice"})
+    await carol.pump_until(lambda: alice_id in carol.awareness.states)
+    assert carol.awareness.states[alice_id]["user"]["id"] == cast.alice.pk
+
+    # bob speaks for alice's id, then removes it; then says something of his own.
+    await bob.send(_forged_update(alice_id, {"user": {"name": "Alice"}, "assistEdits": {}}))
+    await bob.send(_forged_update(alice_id, None, clock=60))
+    await bob.set_cursor({"name": "Bob"})
+    bob_id = bob.doc.client_id
+    await carol.pump_until(lambda: bob_id in carol.awareness.states)
+    # Messages of one socket are handled in order: the forged ones came and went before.
+    assert alice_id in carol.awareness.states
+    assert carol.awareness.states[alice_id] == {"user": carol.awareness.states[alice_id]["user"]}
+    assert carol.awareness.states[alice_id]["user"]["id"] == cast.alice.pk
+    assert carol.awareness.states[bob_id]["user"]["id"] == cast.bob.pk
+
+    # Alice's own removal (her tab closing) is honoured.
+    alice.awareness.remove_awareness_states([alice_id], "unload")
+    await alice.send(awareness_message(alice.awareness.encode_awareness_update([alice_id])))
+    await carol.pump_until(lambda: alice_id not in carol.awareness.states)
+    for ws in (alice_ws, bob_ws, carol_ws):
+        await ws.disconnect()
+
+
+async def test_cursor_of_a_client_that_left_cannot_be_taken_over_by_another_member(cast, main_py):
+    """Once an id is bound, only its owner's connections may use it, even after it left."""
+    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
+    carol_ws, carol = await _client(cast.carol, main_py.doc_id)
+    alice_id = alice.doc.client_id
+    await alice.set_cursor({"name": "Alice"})
+    await bob.pump_until(lambda: alice_id in bob.awareness.states)
+    # bob connects a second socket claiming alice's id while she is still connected.
+    bob2_ws, bob2 = await _client(cast.bob, main_py.doc_id)
+    await bob2.send(_forged_update(alice_id, {"user": {"name": "Alice"}, "cursor": "forged"}))
+    await bob2.set_cursor({"name": "Bob again"})
+    await carol.pump_until(lambda: bob2.doc.client_id in carol.awareness.states)
+    assert "cursor" not in carol.awareness.states[alice_id]
+    for ws in (alice_ws, bob_ws, bob2_ws, carol_ws):
+        await ws.disconnect()
+
+
+async def test_reconnecting_page_keeps_its_client_id_while_the_old_socket_lingers(cast, main_py):
+    """y-websocket reuses the client id on reconnect; the same person may take it over."""
+    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
+    carol_ws, carol = await _client(cast.carol, main_py.doc_id)
+    await alice.set_cursor({"name": "Alice", "where": 1})
+    alice_id = alice.doc.client_id
+    await carol.pump_until(lambda: alice_id in carol.awareness.states)
+    again_ws, again = await _client(cast.alice, main_py.doc_id, client_id=alice_id)
+    await again.send(_forged_update(alice_id, {"where": 2}, clock=10))
+    await carol.pump_until(lambda: carol.awareness.states[alice_id].get("where") == 2)
+    # The old socket's late close must not remove the cursor the new one now owns.
+    await alice_ws.disconnect()
+    await bob.set_cursor({"name": "Bob"})
+    await carol.pump_until(lambda: bob.doc.client_id in carol.awareness.states)
+    assert carol.awareness.states[alice_id]["where"] == 2
+    for ws in (bob_ws, carol_ws, again_ws):
+        await ws.disconnect()
+
+
+async def test_oversized_awareness_state_is_dropped_and_the_socket_stays_open(cast, main_py):
+    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
+    bob_id = bob.doc.client_id
+    await bob.set_cursor({"name": "Bob", "junk": "x" * (MAX_STATE_BYTES + 1)})
+    await bob.send(_forged_update(bob_id, {"small": True}, clock=5))
+    await alice.pump_until(lambda: bob_id in alice.awareness.states)
+    assert "junk" not in alice.awareness.states[bob_id]
+    assert alice.awareness.states[bob_id]["small"] is True
+    # The socket is still open: his edits still arrive.
+    await bob.insert(0, "# still here\n")
+    await alice.pump_until(lambda: "# still here" in str(alice.text))
+    for ws in (alice_ws, bob_ws):
+        await ws.disconnect()
+
+
+async def test_one_connection_cannot_speak_for_many_client_ids(cast, main_py):
+    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
+    base = 7_000_000
+    for offset in range(MAX_CLIENTS_PER_CONNECTION + 6):
+        await bob.send(_forged_update(base + offset, {"n": offset}, clock=1))
+    await bob.set_cursor({"name": "Bob"})  # his real id: over the cap, dropped too
+    await bob.send(_forged_update(base, {"n": "last"}, clock=2))
+    await alice.pump_until(lambda: alice.awareness.states.get(base, {}).get("n") == "last")
+    others = set(alice.awareness.states) - {alice.doc.client_id}
+    assert others == {base + offset for offset in range(MAX_CLIENTS_PER_CONNECTION)}
+    for ws in (alice_ws, bob_ws):
+        await ws.disconnect()
+
+
+@pytest.mark.live
+async def test_member_cannot_speak_for_a_client_id_held_through_another_process(
+    live_processes, cast
+):
+    """Two daphnes on one Redis: the relay carries who holds each id."""
+    import websockets
+
+    from tests.collab.yclient import websocket_client
+
+    file = await sync_to_async(text_file)(cast.room, text="x = 1\n")
+    first = await sync_to_async(live_processes.daphne)()
+    second = await sync_to_async(live_processes.daphne)()
+
+    async def connect(live, user):
+        _, token = await sync_to_async(token_create)(user=user, name="awareness-live")
+        ws = await websockets.connect(f"{live.ws_url}ws/docs/{file.doc_id}?token={token}")
+        client = websocket_client(ws)
+        await client.sync()
+        return ws, client
+
+    alice_ws, alice = await connect(first, cast.alice)
+    carol_ws, carol = await connect(first, cast.carol)
+    bob_ws, bob = await connect(second, cast.bob)
+    try:
+        alice_id = alice.doc.client_id
+        await alice.set_cursor({"name": "Alice"})
+        await bob.pump_until(lambda: alice_id in bob.awareness.states)
+        await bob.send(_forged_update(alice_id, {"cursor": "forged"}))
+        await bob.send(_forged_update(alice_id, None, clock=60))
+        await bob.set_cursor({"name": "Bob"})
+        await carol.pump_until(lambda: bob.doc.client_id in carol.awareness.states)
+        assert carol.awareness.states[alice_id]["user"]["id"] == cast.alice.pk
+        assert "cursor" not in carol.awareness.states[alice_id]
+        assert carol.awareness.states[bob.doc.client_id]["user"]["id"] == cast.bob.pk
+    finally:
+        for ws in (alice_ws, carol_ws, bob_ws):
+            await ws.close()
