@@ -149,9 +149,7 @@ async def test_two_daphne_processes_on_one_redis_converge(live_processes, cast):
         assert text.startswith("shared = []\n") and text.count("shared") == 1
         # Cursors cross processes too.
         await clients[1].pump_until(
-            lambda: any(
-                s.get("user", {}).get("id") == cast.alice.pk for s in _states(clients[1])
-            ),
+            lambda: any(s.get("user", {}).get("id") == cast.alice.pk for s in _states(clients[1])),
             timeout=5,
         )
         # A newcomer on either process loads the same text.
