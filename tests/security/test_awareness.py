@@ -11,6 +11,7 @@ import re
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.test import Client
 from pycrdt import Awareness, Doc
 
 from editor.accounts.services import profile_update
@@ -18,6 +19,7 @@ from editor.api.tokens import token_create
 from editor.collab.awareness import MAX_CLIENTS_PER_CONNECTION, MAX_STATE_BYTES
 from editor.collab.protocol import awareness_message
 from tests.collab.yclient import communicator_client, text_file
+from tests.support.models import simulator_start, simulator_tiers
 from webapp.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -221,3 +223,53 @@ async def test_member_cannot_speak_for_a_client_id_held_through_another_process(
     finally:
         for ws in (alice_ws, carol_ws, bob_ws):
             await ws.close()
+
+
+# --- quick-edit proposals on the room socket -------------------------------------------
+
+
+@pytest.fixture
+def simulator(settings):
+    """Every tier on the model simulator, over real HTTP (as in tests/assist)."""
+    running = simulator_start(tokens_per_s=200, ttft_ms=20)
+    settings.FLINT_MODEL_TIERS = simulator_tiers(running.base_url, timeout=1.0)
+    yield running
+    running.stop()
+
+
+def _cookie_for(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def _join_room(user, room) -> WebsocketCommunicator:
+    cookie = await sync_to_async(_cookie_for)(user)
+    headers = [(b"cookie", cookie), (b"origin", b"http://127.0.0.1:8000")]
+    socket = WebsocketCommunicator(application, f"/ws/rooms/{room.pk}", headers=headers)
+    assert (await socket.connect())[0]
+    return socket
+
+
+async def test_quick_edit_frames_under_a_reused_request_id_name_their_real_author(cast, simulator):
+    """bob starts a stream under alice's request id: every page can tell it is not hers."""
+    alice = await _join_room(cast.alice, cast.room)
+    bob = await _join_room(cast.bob, cast.room)
+    carol = await _join_room(cast.carol, cast.room)
+    edit = {"type": "assist.edit", "request_id": f"e-{cast.alice.pk}-x", "selection": "x = 1\n"}
+    await alice.send_json_to({**edit, "instruction": "rename [[sim:tokens=200]]"})
+    await bob.send_json_to({**edit, "instruction": "vandalize [[sim:tokens=200]]"})
+    authors = {"assist.start": set(), "assist.delta": set()}
+    starts = []
+    while len(starts) < 2 or not all(authors.values()):
+        frame = await carol.receive_json_from(timeout=5)
+        if frame.get("request_id") != edit["request_id"] or frame["type"] not in authors:
+            continue
+        authors[frame["type"]].add(frame["by"])
+        if frame["type"] == "assist.start":
+            starts.append(frame)
+            assert frame["by"] == frame["who"]["id"]
+    assert {s["who"]["username"] for s in starts} == {"alice", "bob"}
+    assert authors["assist.start"] <= {cast.alice.pk, cast.bob.pk}
+    for socket in (alice, bob, carol):
+        await socket.disconnect()
