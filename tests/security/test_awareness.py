@@ -7,6 +7,7 @@ Real document sockets (WebsocketCommunicator against the ASGI app), pycrdt clien
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -273,3 +274,70 @@ async def test_quick_edit_frames_under_a_reused_request_id_name_their_real_autho
     assert authors["assist.start"] <= {cast.alice.pk, cast.bob.pk}
     for socket in (alice, bob, carol):
         await socket.disconnect()
+
+
+# --- Content-Security-Policy -------------------------------------------------------------
+
+TEMPLATE_DIRS = [Path(__file__).resolve().parents[2] / "templates"] + [
+    path for path in (Path(__file__).resolve().parents[2] / "editor").glob("*/templates")
+]
+
+
+def _directives(header: str) -> dict[str, list[str]]:
+    out = {}
+    for part in header.split(";"):
+        name, *values = part.split()
+        out[name] = values
+    return out
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["login", "room", "room_settings", "team", "usage", "admin", "admin_users", "profile"],
+)
+def test_every_page_carries_a_content_security_policy_without_inline_script(cast, page):
+    cast.alice.is_staff = cast.alice.is_superuser = True
+    cast.alice.save()
+    client = Client()
+    urls = {
+        "login": "/accounts/login/",
+        "room": f"/rooms/{cast.room.pk}/",
+        "room_settings": f"/rooms/{cast.room.pk}/settings/",
+        "team": f"/teams/{cast.team.pk}/",
+        "usage": "/usage/",
+        "admin": "/admin/",
+        "admin_users": "/admin/auth/user/",
+        "profile": "/accounts/profile/",
+    }
+    if page != "login":
+        client.force_login(cast.alice)
+    response = client.get(urls[page])
+    assert response.status_code == 200, response
+    policy = _directives(response.headers["Content-Security-Policy"])
+    assert policy["script-src"] == ["'self'"]
+    assert policy["default-src"] == ["'self'"]
+    assert "'unsafe-inline'" not in policy["style-src-elem"]
+    assert policy["object-src"] == ["'none'"]
+    assert policy["frame-ancestors"] == ["'none'"]
+    if page == "room":  # the page that runs CodeMirror gets a nonce for its <style>s
+        nonce = next(v for v in policy["style-src-elem"] if v.startswith("'nonce-"))
+        assert f'content="{nonce[7:-1]}"' in response.content.decode()
+
+
+_SCRIPT = re.compile(r"<script\b([^>]*)>", re.IGNORECASE)
+_HANDLER = re.compile(r"\son[a-z]+\s*=", re.IGNORECASE)
+
+
+def test_no_template_has_an_inline_script_or_event_handler():
+    offenders = []
+    templates = [p for d in TEMPLATE_DIRS for p in d.rglob("*.html")]
+    assert len(templates) > 20
+    for template in templates:
+        text = template.read_text()
+        for attributes in _SCRIPT.findall(text):
+            if "src=" not in attributes and 'type="application/json"' not in attributes:
+                offenders.append(f"{template}: <script{attributes}>")
+        offenders += [f"{template}: {m.group(0)}" for m in _HANDLER.finditer(text)]
+        if "javascript:" in text:
+            offenders.append(f"{template}: javascript: URL")
+    assert offenders == []

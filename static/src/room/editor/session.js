@@ -52,6 +52,12 @@ export function docServerUrl() {
   return `${scheme}//${location.host}/ws/docs`;
 }
 
+/** The page's CSP nonce for CodeMirror's <style> elements (webapp/settings.py, CSP). */
+function cspNonce() {
+  const meta = document.querySelector('meta[name="csp-nonce"]');
+  return meta ? meta.content : "";
+}
+
 export class DocSession extends EventTarget {
   constructor({ file, user, readOnly, parent, extensions = null }) {
     super();
@@ -99,6 +105,7 @@ export class DocSession extends EventTarget {
       state: EditorState.create({
         doc: this.ytext.toString(),
         extensions: [
+          EditorView.cspNonce.of(cspNonce()),
           lineNumbers(),
           highlightActiveLineGutter(),
           highlightSpecialChars(),
