@@ -370,6 +370,9 @@ CELERY_BEAT_SCHEDULE = {
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE  # noqa: E402
 
 MIDDLEWARE.append("csp.middleware.CSPMiddleware")
+# django-ninja serves /api/docs from its own static files (no CDN, no inline script) only
+# when it is an installed app; otherwise its page would break under this policy.
+INSTALLED_APPS.append("ninja")
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

@@ -396,3 +396,13 @@ def test_page_never_writes_an_untrusted_colour_into_a_cursor_style(
             alice.screenshot(path=screenshot_path(request, "forged-colour-neutralised"))
         finally:
             browser.close()
+
+
+def test_api_docs_page_loads_its_scripts_from_this_site_under_the_policy(cast):
+    client = Client()
+    client.force_login(cast.alice)
+    response = client.get("/api/docs")
+    assert response.status_code == 200
+    assert "Content-Security-Policy" in response.headers
+    for attributes in _SCRIPT.findall(response.content.decode()):
+        assert 'type="application/json"' in attributes or 'src="/static/' in attributes, attributes
