@@ -98,8 +98,8 @@ class Owners:
             return True
         if entry.state is None:
             return False  # only a connection that speaks for an id may remove it
-        if owner is not None:
-            return owner.user_id == origin.user_id
+        if owner is not None and owner.user_id != origin.user_id:
+            return False
         remote_user = self.remote.get(client, _UNKNOWN)
         if remote_user is not _UNKNOWN and remote_user != origin.user_id:
             return False
