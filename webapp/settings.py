@@ -370,3 +370,35 @@ CELERY_BEAT_SCHEDULE = {
     "agents-sweep": {"task": "agents.sweep", "schedule": 30.0},  # tasks of lost workers
     "uploads-purge": {"task": "projects.uploads_purge_expired", "schedule": 600.0},
 }
+
+# --- Content-Security-Policy (django-csp 4: one dict of directives) ---------------------
+# No inline script anywhere: pages load their ES modules from /static/ and pass data as
+# `json_script` (type="application/json", never executed). Styles: CodeMirror 6 injects
+# its theme as <style> elements, which carry the request's nonce (EditorView.cspNonce,
+# read from <meta name="csp-nonce"> on the room page); style *attributes* stay allowed
+# because y-codemirror.next draws remote cursors with setAttribute("style", ...), and
+# templates and Django's admin use a few. Colours that reach them are checked on the
+# server (editor/collab/awareness.py) and again in the page (static/src/common/color.js).
+# 'self' in connect-src covers the same origin's ws:/wss: (CSP Level 3).
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+MIDDLEWARE.append("csp.middleware.CSPMiddleware")
+# django-ninja serves /api/docs from its own static files (no CDN, no inline script) only
+# when it is an installed app; otherwise its page would break under this policy.
+INSTALLED_APPS.append("ninja")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-elem": [SELF, NONCE],  # the nonce only on pages that asked for one
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}

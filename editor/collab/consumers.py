@@ -15,7 +15,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from pycrdt import YMessageType, YSyncMessageType
 
+from editor.accounts.services import profile_get
 from editor.collab import conf
+from editor.collab.awareness import awareness_user
 from editor.collab.documents import DocumentInfo, document_get
 from editor.collab.hub import SharedDoc, hub
 from editor.collab.protocol import QUERY_AWARENESS, ProtocolError, parse
@@ -35,6 +37,14 @@ def _document_and_role(doc_id, user) -> tuple[DocumentInfo | None, EffectiveRoom
     if info is None:
         return None, None
     return info, room_role(user, info.room)
+
+
+@database_sync_to_async
+def _awareness_user(user) -> dict[str, Any]:
+    profile = profile_get(user=user)
+    return awareness_user(
+        user_id=user.pk, username=user.get_username(), name=profile.name, color=profile.cursor_color
+    )
 
 
 @database_sync_to_async
@@ -70,6 +80,9 @@ class DocConsumer(AsyncWebsocketConsumer):
             await self.refuse(closecodes.NOT_FOUND, "This file is not a text document.")
             return
         self.role = role
+        # Every awareness state this socket relays says who it is from, in the server's words.
+        self.user_id = user.pk
+        self.awareness_user = await _awareness_user(user)
         # Removal from the room reaches every socket of the user through this group.
         group = user_group(user.pk)
         await self.channel_layer.group_add(group, self.channel_name)

@@ -29,11 +29,13 @@ from channels.layers import get_channel_layer
 from pycrdt import Awareness, Doc, Text, YSyncMessageType
 
 from editor.collab import conf, store
+from editor.collab.awareness import MAX_FRAME_BYTES, MAX_STATE_BYTES, Owners
 from editor.collab.documents import TEXT_NAME, document_text_mirror, text_of
 from editor.collab.protocol import (
     ProtocolError,
     awareness_message,
-    check_awareness,
+    decode_awareness,
+    encode_awareness,
     sync_message,
 )
 from editor.collab.writer import UpdateWriter
@@ -45,7 +47,9 @@ _GROUP_REFRESH_SECONDS = 3600  # channels_redis forgets group members after a da
 class Peer(Protocol):
     """A connected client, as the hub sees it (the DocConsumer)."""
 
-    awareness_ids: set[int]
+    user_id: int
+    awareness_user: dict[str, Any]  # the `user` field the server puts in its states
+    awareness_ids: set[int]  # the awareness client ids it speaks for (awareness.Owners)
 
     async def send(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None: ...
 
@@ -71,7 +75,8 @@ class SharedDoc:
         self.ydoc.get(TEXT_NAME, type=Text)
         self.awareness = Awareness(self.ydoc)
         self.awareness.set_local_state(None)  # the server itself has no cursor
-        self.awareness.observe(self._on_awareness)
+        self.owners = Owners()
+        self.dropped_awareness = 0
         self.peers: set[Peer] = set()
         self.ready = False  # set once the stored updates are in: readers wait for that
         self.closed = False  # the file was deleted: drop whatever still arrives
@@ -140,31 +145,38 @@ class SharedDoc:
         self.hub.spawn(self.fanout(sync_message(YSyncMessageType.SYNC_UPDATE, update)))
 
     async def client_awareness(self, payload: bytes, origin: Peer) -> None:
-        check_awareness(payload)
+        """A client's awareness update: only its own ids, with the server's `user` in it."""
+        if len(payload) > MAX_FRAME_BYTES:
+            self.dropped_awareness += 1
+            return
+        entries = decode_awareness(payload, max_state_bytes=MAX_STATE_BYTES)
+        kept = self.owners.admit(entries, origin)
+        self.dropped_awareness += len(entries) - len(kept)
+        if not kept:
+            return
+        update = encode_awareness(kept)
         try:
-            self.awareness.apply_awareness_update(payload, origin)
+            self.awareness.apply_awareness_update(update, origin)
         except (ValueError, IndexError, RuntimeError, TypeError) as exc:
             raise ProtocolError("malformed awareness update") from exc
-        await self.fanout(awareness_message(payload), exclude=origin)
-        await self.hub.publish(self.doc_id, "collab.awareness", payload)
+        await self.fanout(awareness_message(update), exclude=origin)
+        owners = self.owners.owners_of(kept)
+        await self.hub.publish(self.doc_id, "collab.awareness", update, owners=owners)
 
-    def remote_awareness(self, payload: bytes) -> None:
+    def remote_awareness(self, payload: bytes, owners: dict[str, int]) -> None:
+        """States another process admitted (and whose owners it names)."""
         try:
-            self.awareness.apply_awareness_update(payload, "remote")
+            entries = self.owners.relayed(decode_awareness(payload), owners)
+        except ProtocolError:
+            return
+        if not entries:
+            return
+        update = encode_awareness([(e.client, e.clock, e.state) for e in entries])
+        try:
+            self.awareness.apply_awareness_update(update, "remote")
         except (ValueError, IndexError, RuntimeError, TypeError):
             return
-        self.hub.spawn(self.fanout(awareness_message(payload)))
-
-    def _on_awareness(self, topic: str, change: tuple[dict[str, Any], Any]) -> None:
-        # Remember which awareness client ids each connection controls, so that its
-        # cursors can be removed for everyone when it goes (as y-websocket's server does).
-        if topic != "update":
-            return
-        changes, origin = change
-        ids = getattr(origin, "awareness_ids", None)
-        if ids is not None:
-            ids.update(changes["added"], changes["updated"])
-            ids.difference_update(changes["removed"])
+        self.hub.spawn(self.fanout(awareness_message(update)))
 
     async def fanout(self, message: bytes, exclude: Peer | None = None) -> None:
         for peer in list(self.peers):
@@ -274,9 +286,9 @@ class Hub:
         if peer not in shared.peers:
             return
         shared.peers.discard(peer)
-        if peer.awareness_ids:
-            ids = list(peer.awareness_ids)
-            peer.awareness_ids.clear()
+        ids = [i for i in shared.owners.release(peer) if i in shared.awareness.meta]
+        if ids:
+            # Cursors of a leaving client are removed for everyone (as y-websocket's does).
             shared.awareness.remove_awareness_states(ids, "leave")
             payload = shared.awareness.encode_awareness_update(ids)
             await shared.fanout(awareness_message(payload))
@@ -379,10 +391,10 @@ class Hub:
         if self.layer is not None and self._channel is not None:
             await self.layer.group_discard(doc_group(doc_id), self._channel)
 
-    async def publish(self, doc_id: UUID, kind: str, payload: bytes) -> None:
+    async def publish(self, doc_id: UUID, kind: str, payload: bytes, **extra: Any) -> None:
         if self.layer is None:
             return
-        message = {"type": kind, "origin": self.id, "doc": doc_id.hex, "data": payload}
+        message = {"type": kind, "origin": self.id, "doc": doc_id.hex, "data": payload, **extra}
         await self.layer.group_send(doc_group(doc_id), message)
 
     async def _read_relay(self) -> None:
@@ -412,7 +424,8 @@ class Hub:
             if message["type"] == "collab.update":
                 shared.remote_update(message["data"])
             elif message["type"] == "collab.awareness":
-                shared.remote_awareness(message["data"])
+                owners = message.get("owners")
+                shared.remote_awareness(message["data"], owners if isinstance(owners, dict) else {})
             elif message["type"] == "collab.close":
                 self.spawn(
                     self.shut(

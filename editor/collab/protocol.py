@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from pycrdt import YMessageType, YSyncMessageType
 
@@ -82,32 +83,68 @@ def parse(data: bytes) -> Message:
     raise ProtocolError(f"unknown message type {kind}")
 
 
-def check_awareness(payload: bytes) -> None:
-    """Raise ProtocolError unless `payload` is a well-formed awareness update.
+@dataclass(frozen=True)
+class AwarenessEntry:
+    client: int
+    clock: int
+    raw: bytes  # the state as sent: JSON text, "null" for a removal
+    state: dict[str, Any] | None
+    too_big: bool = False  # over the caller's limit: left unparsed, `state` is None
+
+
+def decode_awareness(payload: bytes, *, max_state_bytes: int | None = None) -> list[AwarenessEntry]:
+    """Split an awareness update into its entries, or raise ProtocolError.
 
     update = varUint(count) { varUint(client) varUint(clock) varString(JSON state | "null") }
+    A state over `max_state_bytes` is not parsed; its entry says `too_big`.
     """
     reader = _Reader(payload)
+    entries = []
     for _ in range(reader.var_uint()):
-        reader.var_uint()
-        reader.var_uint()
+        client = reader.var_uint()
+        clock = reader.var_uint()
         raw = reader.var_bytes()
+        if max_state_bytes is not None and len(raw) > max_state_bytes:
+            entries.append(AwarenessEntry(client, clock, raw, None, too_big=True))
+            continue
         try:
-            state = json.loads(raw) if raw else None
-        except ValueError as exc:
+            state = json.loads(raw, parse_constant=_no_constant) if raw else None
+        except (ValueError, RecursionError) as exc:
             raise ProtocolError("awareness state is not JSON") from exc
         if state is not None and not isinstance(state, dict):
             raise ProtocolError("awareness state is not an object")
+        entries.append(AwarenessEntry(client=client, clock=clock, raw=raw, state=state))
+    if reader.pos != len(payload):
+        raise ProtocolError("trailing bytes after the awareness update")
+    return entries
+
+
+def _no_constant(name: str) -> None:
+    # Python reads NaN and Infinity; the browsers' JSON.parse would throw on them.
+    raise ValueError(f"{name} is not JSON")
+
+
+def encode_awareness(entries: list[tuple[int, int, dict[str, Any] | None]]) -> bytes:
+    """An awareness update of (client, clock, state) entries, as y-protocols writes it."""
+    out = bytearray(encode_var_uint(len(entries)))
+    for client, clock, state in entries:
+        out += encode_var_uint(client) + encode_var_uint(clock)
+        text = json.dumps(state, separators=(",", ":"), allow_nan=False)
+        out += encode_var_bytes(text.encode())
+    return bytes(out)
+
+
+def encode_var_uint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 def encode_var_bytes(payload: bytes) -> bytes:
-    length = len(payload)
-    out = bytearray()
-    while length > 0x7F:
-        out.append(0x80 | (length & 0x7F))
-        length >>= 7
-    out.append(length)
-    return bytes(out) + payload
+    return encode_var_uint(len(payload)) + payload
 
 
 def awareness_message(update: bytes) -> bytes:

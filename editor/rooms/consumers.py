@@ -172,6 +172,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "error", "code": code, "message": message})
 
     async def _broadcast_assist(self, frame: dict[str, Any]) -> None:
+        # `by`: request ids are the pages' own, so a page tells a stream under its id
+        # from another member's that reuses it by this stamp (static/src/room/assist).
+        frame = {**frame, "by": self.me["id"]}
         await self.channel_layer.group_send(
             room_group(self.room.pk), {"type": "assist.event", "frame": frame}
         )

@@ -399,3 +399,54 @@ def test_quick_edit_hunk_by_hunk(flint, transactional_db, allow_sync_orm, cast, 
                 expect(page.locator(".cm-qe-head")).to_have_count(0)
         finally:
             browser.close()
+
+
+def test_only_the_asker_closes_or_narrows_a_quick_edit(
+    flint, transactional_db, allow_sync_orm, cast, request
+):
+    """bob's page says, in its awareness, that alice's edit is closed and narrowed to his
+    text; alice's and carol's pages keep showing her proposal (issue #10, item 4)."""
+    from editor.projects.services import file_create
+
+    file_create(room=cast.room, actor=cast.alice, path="src/calc.py", text=CALC)
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            alice = open_room_as(browser, flint, cast.alice, cast.room)
+            bob = open_room_as(browser, flint, cast.bob, cast.room)
+            carol = open_room_as(browser, flint, cast.carol, cast.room)
+            for page in (alice, bob, carol):
+                open_file(page, "src/calc.py")
+            select(alice, 0, len(CALC_SELECTION))
+            alice.keyboard.press("Control+k")
+            alice.locator("[data-qe-prompt] input").fill("rename x to total")
+            alice.locator("[data-qe-prompt] input").press("Enter")
+            for page in (bob, carol):
+                expect(page.locator(".cm-qe-head")).to_have_attribute("data-qe-status", "done")
+            bob.evaluate(
+                """() => {
+                  const room = window.flintRoom;
+                  const [id] = [...room.assistant.edits.entries.keys()];
+                  const session = room.editor.tabs.get(room.editor.active).session;
+                  session.awareness.setLocalStateField("assistEdits", {
+                    closed: [id], proposed: { [id]: "pwned = 1\\n" } });
+                }"""
+            )
+            carol.wait_for_function(
+                "() => { const e = window.flintRoom.editor;"
+                " const aw = e.tabs.get(e.active).session.awareness;"
+                " return [...aw.getStates().values()].some((s) => s.assistEdits"
+                " && s.assistEdits.closed.length); }"
+            )
+            for page in (alice, carol):
+                expect(page.locator(".cm-qe-head")).to_have_count(1)
+                expect(page.locator(".cm-qe-add .cm-qe-add-line")).to_have_text(
+                    ["    total = a + b", "    return total"]
+                )
+            carol.screenshot(path=screenshot_path(request, "carol-still-sees-alices-edit"))
+            # alice's own decision still reaches everyone.
+            alice.locator(".cm-qe-head [data-qe-action='reject']").click()
+            for page in (bob, carol):
+                expect(page.locator(".cm-qe-head")).to_have_count(0)
+        finally:
+            browser.close()

@@ -14,7 +14,7 @@ from pycrdt import (
     create_update_message,
 )
 
-from editor.collab.protocol import ProtocolError, check_awareness, parse, sync_message
+from editor.collab.protocol import ProtocolError, decode_awareness, parse, sync_message
 
 
 def test_pycrdt_messages_parse():
@@ -31,7 +31,7 @@ def test_pycrdt_messages_parse():
     encoded = awareness.encode_awareness_update([doc.client_id])
     message = parse(create_awareness_message(encoded))
     assert (message.kind, message.payload) == (YMessageType.AWARENESS, encoded)
-    check_awareness(message.payload)
+    decode_awareness(message.payload)
 
 
 def test_long_payload_lengths_round_trip():
@@ -54,4 +54,4 @@ def test_broken_frames_are_refused(frame):
 )
 def test_broken_awareness_is_refused(payload):
     with pytest.raises(ProtocolError):
-        check_awareness(payload)
+        decode_awareness(payload)

@@ -64,11 +64,47 @@ def chromium_path() -> str:
 
 
 def launch_browser(playwright, **options):
-    """A headless Chromium Browser; pass Playwright's launch() options to override."""
+    """A headless Chromium Browser; pass Playwright's launch() options to override.
+
+    Its pages watch the console for Content-Security-Policy violations, and
+    `browser.close()` fails the test if there was one: every page runs under Flint's
+    policy (webapp/settings.py), and a violation means something stopped working.
+    """
     options.setdefault("executable_path", chromium_path())
     options.setdefault("args", CHROMIUM_ARGS)
     options.setdefault("headless", True)
-    return playwright.chromium.launch(**options)
+    browser = playwright.chromium.launch(**options)
+    _watch_csp(browser)
+    return browser
+
+
+def _watch_csp(browser) -> None:
+    violations: list[str] = []
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"{message.location.get('url', '')}: {message.text}")
+
+    new_context, new_page, close = browser.new_context, browser.new_page, browser.close
+
+    def watched_context(*args, **kwargs):
+        context = new_context(*args, **kwargs)
+        context.on("console", on_console)
+        return context
+
+    def watched_page(*args, **kwargs):
+        page = new_page(*args, **kwargs)
+        page.on("console", on_console)
+        return page
+
+    def checked_close(*args, **kwargs):
+        close(*args, **kwargs)
+        if violations:
+            raise AssertionError("Content-Security-Policy violations:\n" + "\n".join(violations))
+
+    browser.new_context = watched_context
+    browser.new_page = watched_page
+    browser.close = checked_close
 
 
 def screenshot_path(request: pytest.FixtureRequest, name: str) -> Path:

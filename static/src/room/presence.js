@@ -1,4 +1,5 @@
 // Who is in the room now, grouped by person (one entry even with several tabs open).
+import { safeColor } from "../common/color.js";
 
 export class PresenceList {
   constructor({ list, count, empty }) {
@@ -52,7 +53,7 @@ export class PresenceList {
     li.dataset.user = who.username;
     const avatar = document.createElement("span");
     avatar.className = "avatar";
-    avatar.style.background = who.color;
+    avatar.style.background = safeColor(who.color);
     avatar.setAttribute("aria-hidden", "true");
     avatar.textContent = (who.name || who.username).charAt(0).toUpperCase();
     const name = document.createElement("span");

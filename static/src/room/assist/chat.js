@@ -1,5 +1,6 @@
 // Room Q&A: one conversation the whole room shares. A question (with the open file and
 // the selection as context) streams its answer to everyone; history loads on connect.
+import { safeColor } from "../../common/color.js";
 import { DEMO_TEXT, el, kindTitle, modelBadges, newRequestId, partialLabel } from "./labels.js";
 import { renderAnswer } from "./markdown.js";
 
@@ -106,7 +107,7 @@ export class RoomChat {
     q.dataset.qaQuestion = id;
     const head = el("div", "assist-msg-head");
     const name = el("span", "assist-who", mine ? "You" : (who && (who.name || who.username)) || "Someone");
-    if (who && who.color) name.style.setProperty("--who", who.color);
+    if (who && who.color) name.style.setProperty("--who", safeColor(who.color));
     head.append(name);
     if (path) head.append(el("span", "assist-path mono", path));
     if (created) head.append(el("time", "assist-time", new Date(created).toLocaleString()));

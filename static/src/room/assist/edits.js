@@ -23,6 +23,7 @@ const CONTEXT_BEFORE = 8_000;
 const CONTEXT_AFTER = 4_000;
 const AWARENESS_FIELD = "assistEdits";
 const MAX_PUBLISHED_PROPOSAL = 20_000;
+const AWARENESS_BUDGET_BYTES = 5_000; // of the server's 8 KB per state; the rest is cursor, user, viewing
 
 const addRange = StateEffect.define(); // {id, from, to}
 const dropRange = StateEffect.define(); // id
@@ -264,27 +265,32 @@ export class QuickEdits {
   }
 
   publish(session) {
+    const field = publishable(this.closedByMe, this.proposedByMe);
     for (const { session: other } of this.views) {
       if (other.docId !== session.docId) continue;
-      other.awareness.setLocalStateField(AWARENESS_FIELD, { closed: this.closedByMe, proposed: this.proposedByMe });
+      other.awareness.setLocalStateField(AWARENESS_FIELD, field);
     }
   }
 
   /** Another page said (in awareness) which of its edits are closed or narrowed. */
   fromAwareness(session) {
     for (const [clientId, state] of session.awareness.getStates()) {
-      if (clientId === session.ydoc.clientID || !state[AWARENESS_FIELD]) continue;
+      if (clientId === session.ydoc.clientID || !state[AWARENESS_FIELD] || !state.user) continue;
       const { closed = [], proposed = {} } = state[AWARENESS_FIELD];
+      if (!Array.isArray(closed) || !proposed || typeof proposed !== "object") continue;
+      // Only the asker decides: a state counts for the edits of the person it is from
+      // (the server sets `user` from the socket's login, editor/collab/awareness.py).
+      const byAuthor = (entry) => entry && !entry.mine && entry.who && entry.who.id === state.user.id;
       for (const id of closed) {
         const entry = this.entries.get(id);
-        if (entry && !entry.mine && !entry.closed) {
+        if (byAuthor(entry) && !entry.closed) {
           entry.closed = true;
           this.changed(entry);
         }
       }
       for (const [id, text] of Object.entries(proposed)) {
         const entry = this.entries.get(id);
-        if (entry && !entry.mine && entry.proposed !== text) {
+        if (byAuthor(entry) && typeof text === "string" && entry.proposed !== text) {
           entry.proposed = text;
           this.changed(entry);
         }
@@ -304,6 +310,25 @@ export class QuickEdits {
     this.views.delete(item);
     item.session.awareness.off("change", item.onAwareness);
   }
+}
+
+/**
+ * What fits in this page's awareness state: the server drops a state over 8 KB
+ * (editor/collab/awareness.py MAX_STATE_BYTES), cursor and all. Narrowed proposals go
+ * newest first while they fit; one left out shows others the unnarrowed diff until the
+ * edit is closed, which is always published.
+ */
+function publishable(closed, proposedByMe) {
+  const encoder = new TextEncoder();
+  const proposed = {};
+  let size = encoder.encode(JSON.stringify({ closed, proposed })).length;
+  for (const [id, text] of Object.entries(proposedByMe).reverse()) {
+    const more = encoder.encode(JSON.stringify({ [id]: text })).length;
+    if (size + more > AWARENESS_BUDGET_BYTES) continue;
+    proposed[id] = text;
+    size += more;
+  }
+  return { closed, proposed };
 }
 
 function resolveAnchor(anchor, session) {

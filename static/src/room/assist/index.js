@@ -14,12 +14,31 @@ import { DEMO_TEXT } from "./labels.js";
 const DEFAULT_DEBOUNCE_MS = 150;
 
 class Hub {
-  constructor(socket) {
+  constructor(socket, meId) {
     this.socket = socket;
+    this.meId = meId;
     this.handlers = new Map(); // request id -> {start, delta, done, error}
+    this.authors = new Map(); // request id -> user id of whoever started it
+  }
+
+  /**
+   * Whether a room-wide frame is from the person who started its request id. Request ids
+   * are chosen by pages, so another member could start a stream under someone's id to
+   * write into their proposal; the server stamps every room-wide frame with its author
+   * (`by`), and the first author seen for an id keeps it.
+   */
+  fromAuthor(frame) {
+    if (frame.by === undefined || typeof frame.request_id !== "string") return true; // to this socket only
+    const author = this.authors.get(frame.request_id);
+    if (author === undefined) {
+      this.authors.set(frame.request_id, frame.by);
+      return true;
+    }
+    return author === frame.by;
   }
 
   send(message, handler) {
+    this.authors.set(message.request_id, this.meId());
     this.handlers.set(message.request_id, handler);
     if (!this.socket.send(message)) {
       this.handlers.delete(message.request_id);
@@ -62,7 +81,7 @@ export class Assistant extends EventTarget {
     this.me = me;
     this.role = role;
     this.root = root;
-    this.hub = new Hub(socket);
+    this.hub = new Hub(socket, () => this.me.id);
     this.edits = new QuickEdits(this);
     const configured = Number(root.dataset.assistDebounceMs);
     this.debounceMs = Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_DEBOUNCE_MS;
@@ -150,9 +169,13 @@ export class Assistant extends EventTarget {
 
   onMessage(frame) {
     if (frame.type === "assist.history") {
+      for (const message of frame.messages || []) {
+        if (message.who && !this.hub.authors.has(message.request_id)) this.hub.authors.set(message.request_id, message.who.id);
+      }
       this.chat.history(frame.messages || []);
       return;
     }
+    if (!this.hub.fromAuthor(frame)) return;
     if (frame.type === "assist.start") {
       if (frame.demo) this.demoBadge.hidden = false;
       if (!this.hub.handlers.has(frame.request_id)) {

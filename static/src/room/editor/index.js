@@ -4,6 +4,7 @@
 // Where each person is: the room socket's presence.where tells the whole room which file
 // each connection shows; Yjs awareness (every open document of this tab carries
 // `viewing`) refines it for documents we share (docs/PROTOCOL.md, "Who is on which file").
+import { safeColor } from "../../common/color.js";
 import { formatBytes } from "../files/api.js";
 import { languageName } from "./languages.js";
 import { DocSession } from "./session.js";
@@ -48,7 +49,7 @@ export class EditorArea extends EventTarget {
   setMe(me) {
     this.me = me;
     for (const { session } of this.tabs.values()) {
-      if (session) session.awareness.setLocalStateField("user", { ...session.awareness.getLocalState().user, name: me.name, color: me.color, colorLight: `${me.color}33` });
+      if (session) session.awareness.setLocalStateField("user", { ...session.awareness.getLocalState().user, name: me.name, color: safeColor(me.color), colorLight: `${safeColor(me.color)}33` });
     }
   }
 

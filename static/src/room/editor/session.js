@@ -32,6 +32,7 @@ import { WebsocketProvider } from "y-websocket";
 import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
 import * as Y from "yjs";
 
+import { guardAwarenessColors, safeColor } from "../../common/color.js";
 import { languageExtension } from "./languages.js";
 
 // Close codes after which reconnecting cannot help (editor/core/closecodes.py).
@@ -51,6 +52,12 @@ export function docServerUrl() {
   return `${scheme}//${location.host}/ws/docs`;
 }
 
+/** The page's CSP nonce for CodeMirror's <style> elements (webapp/settings.py, CSP). */
+function cspNonce() {
+  const meta = document.querySelector('meta[name="csp-nonce"]');
+  return meta ? meta.content : "";
+}
+
 export class DocSession extends EventTarget {
   constructor({ file, user, readOnly, parent, extensions = null }) {
     super();
@@ -67,12 +74,17 @@ export class DocSession extends EventTarget {
       maxBackoffTime: 10000,
     });
     this.awareness = this.provider.awareness;
+    // Before yCollab's listener: remote colours are checked before they reach a style.
+    guardAwarenessColors(this.awareness);
+    // The server replaces this with the profile it knows (editor/collab/awareness.py); it
+    // is set here too so that this page's own state looks the same before the round trip.
+    const color = safeColor(user.color);
     this.awareness.setLocalStateField("user", {
       id: user.id,
       username: user.username,
       name: user.name,
-      color: user.color,
-      colorLight: `${user.color}33`,
+      color,
+      colorLight: `${color}33`,
     });
     this.undoManager = new Y.UndoManager(this.ytext);
     this.editable = new Compartment();
@@ -93,6 +105,7 @@ export class DocSession extends EventTarget {
       state: EditorState.create({
         doc: this.ytext.toString(),
         extensions: [
+          EditorView.cspNonce.of(cspNonce()),
           lineNumbers(),
           highlightActiveLineGutter(),
           highlightSpecialChars(),

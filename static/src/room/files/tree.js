@@ -1,5 +1,6 @@
 // The file tree in the room's sidebar: folders collapse, files show their language and
 // whether they are read-only. It only renders and reports clicks; FilesPane acts on them.
+import { safeColor } from "../../common/color.js";
 
 const LANGUAGE_LABELS = {
   python: "py", javascript: "js", jsx: "jsx", typescript: "ts", tsx: "tsx", json: "{}",
@@ -122,7 +123,7 @@ export class FileTree extends EventTarget {
       for (const who of people) {
         const dot = document.createElement("span");
         dot.className = "dot";
-        dot.style.background = who.color;
+        dot.style.background = safeColor(who.color);
         dot.title = `${who.name} is here`;
         holder.append(dot);
       }
