@@ -357,3 +357,38 @@ CELERY_BEAT_SCHEDULE = {
     "agents-sweep": {"task": "agents.sweep", "schedule": 30.0},  # tasks of lost workers
     "uploads-purge": {"task": "projects.uploads_purge_expired", "schedule": 600.0},
 }
+
+# --- access: login lockout, token-failure cap, WebSocket origins (docs/SECURITY.md) ----
+# django-axes counts failed log-ins (site and admin) per username and address; past the
+# limit that pair is locked out for the cool-off, with a message on the login page (429).
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes asks
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("FLINT_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = env_int("FLINT_LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60  # hours
+# Per username at an address: one person's typos never lock out their colleagues behind
+# the same NAT; a guesser gets FLINT_LOGIN_FAILURE_LIMIT tries per account per cool-off.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# REMOTE_ADDR only: daphne fills it from X-Forwarded-For when run with --proxy-headers
+# (compose does); trusting the header otherwise would let a guesser pick its address.
+AXES_CLIENT_IP_CALLABLE = "editor.accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "editor.accounts.lockout.locked_out_response"
+AXES_VERBOSE = False
+# Failed API Bearer / ?token= authentications per client address and minute; past it,
+# 429 (API) and close 4029 (sockets). 0 turns the cap off.
+FLINT_AUTH_FAILURES_PER_MINUTE = env_int("FLINT_AUTH_FAILURES_PER_MINUTE", 60, minimum=0)
+
+
+def _ws_allowed_origins() -> list[str]:
+    """Origins besides the socket's own (its Host header) a cookie socket may come from."""
+    port = env_int("PORT", 8000, minimum=1)  # the launcher's port
+    hosts = [h for h in ALLOWED_HOSTS if h and h != "*" and not h.startswith(".")]
+    own = [f"https://{h}" for h in hosts] if PRODUCTION else [f"http://{h}:{port}" for h in hosts]
+    return [*CSRF_TRUSTED_ORIGINS, *own]
+
+
+FLINT_WS_ALLOWED_ORIGINS = env_list("FLINT_WS_ALLOWED_ORIGINS", _ws_allowed_origins())

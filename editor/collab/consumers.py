@@ -15,6 +15,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from pycrdt import YMessageType, YSyncMessageType
 
+from editor.api.ws_auth import access_recheck
 from editor.collab import conf
 from editor.collab.documents import DocumentInfo, document_get
 from editor.collab.hub import SharedDoc, hub
@@ -37,12 +38,6 @@ def _document_and_role(doc_id, user) -> tuple[DocumentInfo | None, EffectiveRoom
     return info, room_role(user, info.room)
 
 
-@database_sync_to_async
-def _recheck_role(room, user) -> EffectiveRoomRole | None:
-    user.refresh_from_db(fields=["is_active"])
-    return room_role(user, room)
-
-
 class DocConsumer(AsyncWebsocketConsumer):
     shared: SharedDoc | None = None
     info: DocumentInfo | None = None
@@ -56,7 +51,8 @@ class DocConsumer(AsyncWebsocketConsumer):
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.refuse(closecodes.NOT_AUTHENTICATED, self.scope.get("auth_error") or "")
+            code = self.scope.get("auth_close_code", closecodes.NOT_AUTHENTICATED)
+            await self.refuse(code, self.scope.get("auth_error") or "")
             return
         doc_id = self.scope["url_route"]["kwargs"]["doc_id"]
         self.info, role = await _document_and_role(doc_id, user)
@@ -165,7 +161,10 @@ class DocConsumer(AsyncWebsocketConsumer):
     async def access_changed(self, event: dict[str, Any]) -> None:
         if self.info is None or self.closed:
             return
-        role = await _recheck_role(self.info.room, self.scope["user"])
+        problem, role = await access_recheck(self.info.room, self.scope)
+        if problem is not None:
+            await self.refuse(closecodes.NOT_AUTHENTICATED, problem)
+            return
         if role is None:
             await self.refuse(closecodes.FORBIDDEN, "You no longer have access to this room.")
             return

@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from editor.accounts.services import profile_get
+from editor.api.ws_auth import access_recheck
 from editor.assist.relay import AssistSession
 from editor.core import closecodes
 from editor.core.errors import NotFound
@@ -36,12 +37,6 @@ def _load_room_and_role(room_id: int, user) -> tuple[Any, EffectiveRoomRole | No
     except NotFound:
         return None, None
     return room, room_role(user, room)
-
-
-@database_sync_to_async
-def _recheck_role(room, user) -> EffectiveRoomRole | None:
-    user.refresh_from_db(fields=["is_active"])
-    return room_role(user, room)
 
 
 @database_sync_to_async
@@ -72,7 +67,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         if user is None or not user.is_authenticated:
             reason = self.scope.get("auth_error") or "Log in first."
-            await self.refuse(closecodes.NOT_AUTHENTICATED, reason)
+            code = self.scope.get("auth_close_code", closecodes.NOT_AUTHENTICATED)
+            await self.refuse(code, reason)
             return
         room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
         self.room, self.role = await _load_room_and_role(room_id, user)
@@ -115,6 +111,13 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def refuse(self, code: int, message: str) -> None:
         await self.send_error(closecodes.REASONS[code], message)
         await self.close(code=code)
+
+    async def _cut_off(self, code: int, message: str) -> None:
+        """Access is gone: nothing this socket sends from now on is acted on."""
+        self.role = None
+        if self.assist is not None:
+            await self.assist.close()  # its model streams stop too
+        await self.refuse(code, message)
 
     async def disconnect(self, code: int) -> None:
         if self.assist is not None:
@@ -233,9 +236,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(event["frame"])
 
     async def access_changed(self, event: dict[str, Any]) -> None:
-        role = await _recheck_role(self.room, self.scope["user"])
+        if self.role is None:
+            return  # refused or already cut off
+        problem, role = await access_recheck(self.room, self.scope)
+        if problem is not None:
+            await self._cut_off(closecodes.NOT_AUTHENTICATED, problem)
+            return
         if role is None:
-            await self.refuse(closecodes.FORBIDDEN, "You no longer have access to this room.")
+            await self._cut_off(closecodes.FORBIDDEN, "You no longer have access to this room.")
             return
         if role != self.role:
             self.role = role

@@ -1,0 +1,267 @@
+"""Security: accounts, tokens and sockets (issue #10 items 3, 7, 8, 12-nested-JSON, 15).
+
+Each test names the case it guarantees. Sockets are opened against the real ASGI app
+(channels' WebsocketCommunicator), pages through the real Django test client, and
+start-up code paths (settings, migrate, the embedded Redis, the launcher) in real
+processes on a fresh data directory.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from django.urls import reverse
+from pycrdt import YSyncMessageType
+
+from editor.api.tokens import token_create, token_revoke
+from editor.collab import store
+from editor.collab.protocol import sync_message
+from editor.collab.selectors import doc_text_current
+from editor.core import closecodes
+from tests.collab.yclient import communicator_client, text_file
+from webapp.asgi import application
+
+HOST = (b"host", b"127.0.0.1:8000")
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+CUT_OFF_WITHIN_S = 1.0
+
+
+@pytest.fixture(autouse=True)
+async def _close_collab_hub():
+    """Each async test has its own loop, so its own hub: stop it before the loop ends."""
+    yield
+    import asyncio
+
+    from editor.collab import hub
+
+    current = hub._hubs.get(asyncio.get_running_loop())
+    if current is not None:
+        await current.close()
+
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def _logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _cookie(client: Client) -> tuple[bytes, bytes]:
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+async def _socket(path: str, *, token: str | None = None, session: Client | None = None):
+    if token is not None:
+        communicator = WebsocketCommunicator(application, f"{path}?token={token}")
+    else:
+        assert session is not None
+        cookie = _cookie(session)
+        communicator = WebsocketCommunicator(application, path, headers=[cookie, HOST, ORIGIN])
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def _room_socket(room, **credential) -> WebsocketCommunicator:
+    communicator = await _socket(f"/ws/rooms/{room.pk}", **credential)
+    hello = await communicator.receive_json_from()
+    assert hello["type"] == "hello", hello
+    return communicator
+
+
+async def _doc_socket(doc_id, **credential):
+    communicator = await _socket(f"/ws/docs/{doc_id}", **credential)
+    client = communicator_client(communicator)
+    await client.sync()
+    return communicator, client
+
+
+async def _token(user, name: str = "cli"):
+    return await sync_to_async(token_create)(user=user, name=name)
+
+
+async def _closed_within(communicator: WebsocketCommunicator, seconds: float) -> dict:
+    """The close frame, which must arrive within `seconds` (other frames are skipped)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        remaining = deadline - time.monotonic()
+        # receive_output's own timeout would cancel the application: poll instead.
+        if remaining <= 0 or await communicator.receive_nothing(remaining, interval=0.005):
+            raise AssertionError(f"the socket was still open {seconds}s later")
+        output = await communicator.receive_output(1)
+        if output["type"] == "websocket.close":
+            return output
+
+
+async def _still_open(communicator: WebsocketCommunicator) -> None:
+    """A ping is answered: the socket was not cut off."""
+    await communicator.send_json_to({"type": "ping", "t": 1})
+    for _ in range(20):
+        message = await communicator.receive_json_from(timeout=2)
+        if message["type"] == "pong":
+            return
+    raise AssertionError("no pong")
+
+
+async def _update_after_close_is_not_stored(communicator, client, doc_id) -> None:
+    log_before = await sync_to_async(store.log_length)(doc_id=doc_id)
+    state = client.doc.get_state()
+    client.text.insert(0, "# written after access ended\n")
+    update = client.doc.get_update(state)
+    await communicator.send_to(bytes_data=sync_message(YSyncMessageType.SYNC_UPDATE, update))
+    await communicator.receive_nothing(0.3)
+    assert await sync_to_async(store.log_length)(doc_id=doc_id) == log_before
+    assert "after access ended" not in await sync_to_async(doc_text_current)(doc_id)
+    stored = await sync_to_async(store.document_text_stored)(doc_id=doc_id)
+    assert "after access ended" not in (stored or "")
+
+
+async def _room_socket_is_deaf(communicator: WebsocketCommunicator) -> None:
+    """After the cut-off the consumer acts on nothing: a ping gets no pong."""
+    await communicator.send_json_to({"type": "ping", "t": 2})
+    assert await communicator.receive_nothing(0.3)
+
+
+# --- item 3: revoked access closes open sockets ----------------------------------------
+
+
+@pytest.fixture
+def main_py(cast):
+    return text_file(cast.room, text="def main():\n    pass\n")
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_revoking_a_token_closes_its_document_socket_within_a_second_and_stores_nothing_after(
+    cast, main_py
+):
+    token, secret = await _token(cast.bob)
+    bob_ws, bob = await _doc_socket(main_py.doc_id, token=secret)
+    await bob.insert(0, "# before\n")  # a writer's update is stored while the token holds
+    await bob_ws.receive_nothing(0.2)
+    assert "# before" in await sync_to_async(doc_text_current)(main_py.doc_id)
+
+    await sync_to_async(token_revoke)(token=token, actor=cast.bob)
+
+    closed = await _closed_within(bob_ws, CUT_OFF_WITHIN_S)
+    assert closed["code"] == closecodes.NOT_AUTHENTICATED
+    assert "revoked" in closed.get("reason", "")
+    await _update_after_close_is_not_stored(bob_ws, bob, main_py.doc_id)
+    await bob_ws.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_revoking_a_token_closes_its_room_socket_within_a_second(cast):
+    token, secret = await _token(cast.bob)
+    bob = await _room_socket(cast.room, token=secret)
+
+    await sync_to_async(token_revoke)(token=token, actor=cast.bob)
+
+    closed = await _closed_within(bob, CUT_OFF_WITHIN_S)
+    assert closed["code"] == closecodes.NOT_AUTHENTICATED
+    await _room_socket_is_deaf(bob)
+    await bob.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_revoking_one_token_leaves_sockets_of_the_users_other_credentials_open(
+    cast, main_py
+):
+    revoked, revoked_secret = await _token(cast.bob, "old laptop")
+    _, kept_secret = await _token(cast.bob, "new laptop")
+    session = await sync_to_async(_logged_in)(cast.bob)
+    doomed = await _room_socket(cast.room, token=revoked_secret)
+    by_token = await _room_socket(cast.room, token=kept_secret)
+    by_session = await _room_socket(cast.room, session=session)
+    doc_ws, doc = await _doc_socket(main_py.doc_id, token=kept_secret)
+
+    await sync_to_async(token_revoke)(token=revoked, actor=cast.bob)
+
+    await _closed_within(doomed, CUT_OFF_WITHIN_S)
+    await _still_open(by_token)
+    await _still_open(by_session)
+    await doc.insert(0, "# still writing\n")
+    await doc_ws.receive_nothing(0.2)
+    assert "# still writing" in await sync_to_async(doc_text_current)(main_py.doc_id)
+    for communicator in (doomed, by_token, by_session, doc_ws):
+        await communicator.disconnect()
+
+
+def _deactivate(user) -> None:
+    user.is_active = False
+    user.save()  # what the admin's change form and any service do
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_deactivating_a_user_closes_their_document_and_room_sockets_within_a_second(
+    cast, main_py
+):
+    _, secret = await _token(cast.bob)
+    session = await sync_to_async(_logged_in)(cast.bob)
+    doc_ws, doc = await _doc_socket(main_py.doc_id, token=secret)
+    room_by_session = await _room_socket(cast.room, session=session)
+    room_by_token = await _room_socket(cast.room, token=secret)
+    alice = await _room_socket(cast.room, session=await sync_to_async(_logged_in)(cast.alice))
+
+    await sync_to_async(_deactivate)(cast.bob)
+
+    for communicator in (doc_ws, room_by_session, room_by_token):
+        closed = await _closed_within(communicator, CUT_OFF_WITHIN_S)
+        assert closed["code"] == closecodes.NOT_AUTHENTICATED
+    await _update_after_close_is_not_stored(doc_ws, doc, main_py.doc_id)
+    await _room_socket_is_deaf(room_by_session)
+    await _still_open(alice)  # only bob's sockets went
+    for communicator in (doc_ws, room_by_session, room_by_token, alice):
+        await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_logout_closes_the_sockets_of_that_session_only_within_a_second(cast, main_py):
+    laptop = await sync_to_async(_logged_in)(cast.bob)
+    phone = await sync_to_async(_logged_in)(cast.bob)
+    laptop_room = await _room_socket(cast.room, session=laptop)
+    laptop_doc_ws, laptop_doc = await _doc_socket(main_py.doc_id, session=laptop)
+    phone_room = await _room_socket(cast.room, session=phone)
+
+    response = await sync_to_async(laptop.post)(reverse("logout"))
+    assert response.status_code == 302
+
+    for communicator in (laptop_room, laptop_doc_ws):
+        closed = await _closed_within(communicator, CUT_OFF_WITHIN_S)
+        assert closed["code"] == closecodes.NOT_AUTHENTICATED
+    await _update_after_close_is_not_stored(laptop_doc_ws, laptop_doc, main_py.doc_id)
+    await _room_socket_is_deaf(laptop_room)
+    await _still_open(phone_room)
+    for communicator in (laptop_room, laptop_doc_ws, phone_room):
+        await communicator.disconnect()
+
+
+def _admin_changes_password(admin, user, password: str) -> int:
+    client = _logged_in(admin)
+    url = reverse("admin:auth_user_password_change", args=[user.pk])
+    response = client.post(url, {"password1": password, "password2": password})
+    return response.status_code
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_password_change_closes_the_users_session_sockets_within_a_second(cast, main_py):
+    session = await sync_to_async(_logged_in)(cast.bob)
+    room_ws = await _room_socket(cast.room, session=session)
+    doc_ws, doc = await _doc_socket(main_py.doc_id, session=session)
+
+    # alice (the first account, so staff) sets a new password for bob in the admin.
+    status = await sync_to_async(_admin_changes_password)(cast.alice, cast.bob, "n3w-Secret-pass")
+    assert status == 302
+
+    for communicator in (room_ws, doc_ws):
+        closed = await _closed_within(communicator, CUT_OFF_WITHIN_S)
+        assert closed["code"] == closecodes.NOT_AUTHENTICATED
+    await _update_after_close_is_not_stored(doc_ws, doc, main_py.doc_id)
+    await _room_socket_is_deaf(room_ws)
+    await room_ws.disconnect()
+    await doc_ws.disconnect()
