@@ -392,3 +392,4 @@ def _ws_allowed_origins() -> list[str]:
 
 
 FLINT_WS_ALLOWED_ORIGINS = env_list("FLINT_WS_ALLOWED_ORIGINS", _ws_allowed_origins())
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # not a line per successful log-in

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -28,6 +29,35 @@ from editor.rooms.presence import (
     presence_touch,
 )
 from editor.rooms.selectors import room_get
+
+# Room messages are flat objects; a few levels of nesting cover every type. Deeper input
+# would blow Python's recursion limit in json (or later, echoing it) and end the socket.
+MAX_JSON_DEPTH = 32
+
+
+class BadMessage(ValueError):
+    """A frame this socket answers with an `error` frame and otherwise ignores."""
+
+
+def parse_message(text: str) -> Any:
+    """The frame's JSON, or BadMessage saying what is wrong with it."""
+    try:
+        content = json.loads(text)
+    except RecursionError:
+        raise BadMessage(f"A message may nest at most {MAX_JSON_DEPTH} levels deep.") from None
+    except ValueError:
+        raise BadMessage('Each message is a JSON object with a "type".') from None
+    # Iterative, so that measuring the depth cannot itself recurse too deep.
+    stack = [(content, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise BadMessage(f"A message may nest at most {MAX_JSON_DEPTH} levels deep.")
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return content
 
 
 @database_sync_to_async
@@ -200,11 +230,19 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 return
         await super().dispatch(message)
 
-    async def decode_json(self, text_data: str) -> Any:
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kw):
+        """Parse with bounds: a bad frame gets an `error` frame and the socket stays open."""
+        if self.role is None:
+            return
+        if text_data is None:
+            await self.send_error("bad_message", "Send JSON text frames, not binary ones.")
+            return
         try:
-            return await super().decode_json(text_data)
-        except ValueError:
-            return None  # answered as a bad message; one bad frame does not end the session
+            content = parse_message(text_data)
+        except BadMessage as exc:
+            await self.send_error("bad_message", str(exc))
+            return
+        await self.receive_json(content)
 
     # --- group handlers, named after the event type ------------------------------------
 

@@ -169,9 +169,7 @@ async def test_revoking_a_token_closes_its_room_socket_within_a_second(cast):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_revoking_one_token_leaves_sockets_of_the_users_other_credentials_open(
-    cast, main_py
-):
+async def test_revoking_one_token_leaves_sockets_of_the_users_other_credentials_open(cast, main_py):
     revoked, revoked_secret = await _token(cast.bob, "old laptop")
     _, kept_secret = await _token(cast.bob, "new laptop")
     session = await sync_to_async(_logged_in)(cast.bob)
@@ -265,3 +263,41 @@ async def test_password_change_closes_the_users_session_sockets_within_a_second(
     await _room_socket_is_deaf(room_ws)
     await room_ws.disconnect()
     await doc_ws.disconnect()
+
+
+# --- item 12: deeply nested JSON on the room socket ------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("depth", [100_000, 500])
+async def test_deeply_nested_json_on_the_room_socket_gets_an_error_frame_and_the_socket_stays_open(
+    cast, depth
+):
+    bob = await _room_socket(cast.room, session=await sync_to_async(_logged_in)(cast.bob))
+    # 100,000 levels break json's recursion limit; 500 parse, but echoing or walking them
+    # later would come close to it: both are refused before anything reads them.
+    deep = '{"type": "ping", "t": ' + "[" * depth + "]" * depth + "}"
+    await bob.send_to(text_data=deep)
+    for _ in range(10):
+        message = await bob.receive_json_from(timeout=3)
+        if message["type"] == "error":
+            break
+    assert message["code"] == "bad_message"
+    assert "levels deep" in message["message"]
+    await _still_open(bob)
+    await bob.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_binary_frame_on_the_room_socket_gets_an_error_frame_and_the_socket_stays_open(
+    cast,
+):
+    bob = await _room_socket(cast.room, session=await sync_to_async(_logged_in)(cast.bob))
+    await bob.send_to(bytes_data=b'{"type": "ping"}')
+    for _ in range(10):
+        message = await bob.receive_json_from(timeout=3)
+        if message["type"] == "error":
+            break
+    assert message["code"] == "bad_message"
+    await _still_open(bob)
+    await bob.disconnect()
