@@ -301,3 +301,79 @@ async def test_a_binary_frame_on_the_room_socket_gets_an_error_frame_and_the_soc
     assert message["code"] == "bad_message"
     await _still_open(bob)
     await bob.disconnect()
+
+
+# --- item 8: the WebSocket Origin check compares scheme, host and port -----------------
+
+
+async def _cookie_handshake(user, headers: list[tuple[bytes, bytes]]) -> bool:
+    session = await sync_to_async(_logged_in)(user)
+    communicator = WebsocketCommunicator(
+        application, "/ws/rooms/0", headers=[_cookie(session), *headers]
+    )
+    connected, _ = await communicator.connect()
+    await communicator.disconnect()
+    return connected
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("origin", "host"),
+    [
+        ("http://127.0.0.1:9999", "127.0.0.1:8000"),  # another program on the same host
+        ("http://localhost:3000", "127.0.0.1:8000"),  # a dev server on localhost
+        ("http://localhost:3000", "localhost:8000"),
+        ("https://127.0.0.1:8000", "127.0.0.1:8000"),  # right host and port, wrong scheme
+        ("http://127.0.0.1", "127.0.0.1:8000"),  # port 80 is another origin
+        ("http://evil.example:8000", "evil.example:8000"),  # DNS rebinding: not our host
+        ("null", "127.0.0.1:8000"),  # sandboxed frames, file:// pages
+    ],
+)
+async def test_cookie_socket_from_another_origin_than_flints_own_is_refused(cast, origin, host):
+    headers = [(b"origin", origin.encode()), (b"host", host.encode())]
+    assert not await _cookie_handshake(cast.bob, headers)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_cookie_socket_without_an_origin_is_refused(cast):
+    assert not await _cookie_handshake(cast.bob, [HOST])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("port", ["8000", "54321"])
+async def test_cookie_socket_from_its_own_origin_on_any_port_is_accepted(cast, port):
+    # What a browser sends on a page of Flint at http://127.0.0.1:<port>/ (the launcher's
+    # PORT, or the test suite's random one): Origin and Host name the same place.
+    headers = [
+        (b"origin", f"http://127.0.0.1:{port}".encode()),
+        (b"host", f"127.0.0.1:{port}".encode()),
+    ]
+    assert await _cookie_handshake(cast.bob, headers)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_cookie_socket_behind_a_tls_proxy_is_accepted_from_the_https_origin(cast, settings):
+    settings.ALLOWED_HOSTS = ["flint.example.com"]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.FLINT_WS_ALLOWED_ORIGINS = []
+    proxied = [(b"host", b"flint.example.com"), (b"x-forwarded-proto", b"https")]
+    assert await _cookie_handshake(cast.bob, [(b"origin", b"https://flint.example.com"), *proxied])
+    assert not await _cookie_handshake(
+        cast.bob, [(b"origin", b"http://flint.example.com"), *proxied]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_flint_ws_allowed_origins_lists_the_origins_besides_the_sockets_own(cast, settings):
+    # A proxy that rewrites Host to the upstream's address: the public origin is listed.
+    settings.FLINT_WS_ALLOWED_ORIGINS = ["https://flint.example.com"]
+    upstream = (b"host", b"127.0.0.1:8000")
+    assert await _cookie_handshake(cast.bob, [(b"origin", b"https://flint.example.com"), upstream])
+    assert await _cookie_handshake(
+        cast.bob, [(b"origin", b"https://flint.example.com:443"), upstream]
+    )
+    assert not await _cookie_handshake(
+        cast.bob, [(b"origin", b"https://flint.example.com:8443"), upstream]
+    )
+    # Without a Host header, only the list speaks; the derived default is replaced.
+    assert not await _cookie_handshake(cast.bob, [ORIGIN])
