@@ -3,9 +3,10 @@
 A token is 32 random bytes, so guessing one is hopeless; the cap is there so that a
 script hammering the API or the sockets with bad tokens costs it a 429 (a 4029 close on a
 socket) instead of a database lookup each, and so that such a run shows up. Counted in
-Redis (shared by every daphne process) in fixed one-minute windows under
-`<FLINT_CHANNEL_PREFIX>:authfail:`. While an address is over the cap, even a good token
-from it is refused: answering it would tell a guesser which of its tries was right.
+Redis (shared by every daphne process) as a sliding one-minute log of failure times per
+address under `<FLINT_CHANNEL_PREFIX>:authfail:` (as the quotas count requests). While an
+address is over the cap, even a good token from it is refused: answering it would tell a
+guesser which of its tries was right.
 
 Redis down: the check lets requests through (and logs it). Token auth must not fail
 closed for everyone because a counter is unreachable; the channel layer is down then
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 
 import redis
 from django.conf import settings
@@ -27,11 +29,15 @@ from editor.core.errors import FlintError, NotAuthenticated
 log = logging.getLogger(__name__)
 _WINDOW_S = 60
 
-# INCR the window's counter, giving a new one its expiry; answer the count.
+# Failures of the last minute. An address over the cap is refused before its token is
+# looked at, and so records nothing more: the log holds at most about `cap` entries.
+_COUNT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+return redis.call('ZCARD', KEYS[1])
+"""
 _RECORD = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return n
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]) + 1)
 """
 
 
@@ -51,8 +57,7 @@ def _redis() -> redis.Redis:
 
 
 def _key(client_ip: str) -> str:
-    window = int(time.time() // _WINDOW_S)
-    return f"{settings.FLINT_CHANNEL_PREFIX}:authfail:{client_ip}:{window}"
+    return f"{settings.FLINT_CHANNEL_PREFIX}:authfail:{client_ip}"
 
 
 def _limit() -> int:
@@ -63,18 +68,19 @@ def _over_limit(client_ip: str) -> bool:
     if _limit() <= 0:
         return False
     try:
-        count = _redis().get(_key(client_ip))
+        count = _redis().eval(_COUNT, 1, _key(client_ip), time.time(), _WINDOW_S)
     except redis.RedisError:
         log.warning("auth throttle: Redis unreachable, not counting", exc_info=True)
         return False
-    return count is not None and int(count) >= _limit()
+    return int(count) >= _limit()
 
 
 def _record_failure(client_ip: str) -> None:
     if _limit() <= 0:
         return
     try:
-        _redis().eval(_RECORD, 1, _key(client_ip), _WINDOW_S + 5)
+        now = time.time()
+        _redis().eval(_RECORD, 1, _key(client_ip), now, _WINDOW_S, f"{now}:{uuid.uuid4().hex}")
     except redis.RedisError:
         log.warning("auth throttle: Redis unreachable, not counting", exc_info=True)
 

@@ -377,3 +377,97 @@ async def test_flint_ws_allowed_origins_lists_the_origins_besides_the_sockets_ow
     )
     # Without a Host header, only the list speaks; the derived default is replaced.
     assert not await _cookie_handshake(cast.bob, [ORIGIN])
+
+
+# --- item 7: log-in lockout and the cap on failed token authentications ----------------
+# These run with the real defaults: nothing in the test set-up changes them.
+
+
+def _wrong_passwords(path: str, username: str, *, address: str, times: int) -> list[int]:
+    client = Client(REMOTE_ADDR=address)
+    statuses = []
+    for _ in range(times):
+        response = client.post(path, {"username": username, "password": "not-it-at-all"})
+        statuses.append(response.status_code)
+    return statuses
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["login", "admin:login"])
+def test_25_wrong_passwords_lock_that_account_out_at_that_address_with_a_clear_message(
+    cast, settings, page
+):
+    limit = settings.AXES_FAILURE_LIMIT
+    assert limit == 10  # the default (FLINT_LOGIN_FAILURE_LIMIT)
+    path = reverse(page)
+    statuses = _wrong_passwords(path, "alice", address="198.51.100.10", times=25)
+
+    assert statuses[: limit - 1] == [200] * (limit - 1)  # wrong password, try again
+    assert statuses[limit - 1 :] == [429] * (25 - limit + 1)
+    locked = Client(REMOTE_ADDR="198.51.100.10")
+    # Even the right password is refused while the lockout lasts, saying why.
+    response = locked.post(path, {"username": "alice", "password": cast.password})
+    assert response.status_code == 429
+    body = response.content.decode()
+    assert "Too many failed log-ins" in body and "15 minutes" in body
+    assert "_auth_user_id" not in locked.session
+
+
+@pytest.mark.django_db
+def test_a_locked_out_account_does_not_lock_out_colleagues_behind_the_same_address(cast):
+    _wrong_passwords(reverse("login"), "alice", address="198.51.100.11", times=25)
+    colleague = Client(REMOTE_ADDR="198.51.100.11")
+    response = colleague.post(reverse("login"), {"username": "bob", "password": cast.password})
+    assert response.status_code == 302
+    # And alice herself, from her own address, is not locked out by a guesser elsewhere.
+    alice = Client(REMOTE_ADDR="198.51.100.12")
+    response = alice.post(reverse("login"), {"username": "alice", "password": cast.password})
+    assert response.status_code == 302
+
+
+def _api_me(token: str, address: str):
+    client = Client(REMOTE_ADDR=address, headers={"Authorization": f"Bearer {token}"})
+    return client.get("/api/me")
+
+
+@pytest.mark.django_db
+def test_failed_bearer_tokens_beyond_the_cap_per_minute_answer_429(cast, settings):
+    cap = settings.FLINT_AUTH_FAILURES_PER_MINUTE
+    assert cap == 60  # the default
+    address = "198.51.100.20"
+    _, good = token_create(user=cast.bob, name="cli")
+    statuses = [_api_me(f"flint_guess{i}", address).status_code for i in range(cap + 5)]
+
+    assert statuses[:cap] == [401] * cap
+    assert statuses[cap:] == [429] * 5
+    refused = _api_me(good, address)  # a right guess is not told apart while capped
+    assert refused.status_code == 429
+    assert refused.json()["error"] == "throttled"
+    assert "wait a minute" in refused.json()["message"]
+    assert _api_me(good, "198.51.100.21").status_code == 200  # other addresses are served
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_failed_socket_tokens_beyond_the_cap_per_minute_close_with_4029(cast, settings):
+    cap = settings.FLINT_AUTH_FAILURES_PER_MINUTE
+    assert cap == 60
+    address = "198.51.100.30"
+    _, good = await _token(cast.bob)
+
+    async def attempt(token: str) -> dict:
+        communicator = WebsocketCommunicator(application, f"/ws/rooms/{cast.room.pk}?token={token}")
+        communicator.scope["client"] = [address, 40000]
+        assert (await communicator.connect())[0]
+        error = await communicator.receive_json_from()
+        closed = await communicator.receive_output()
+        await communicator.disconnect()
+        return {"code": closed.get("code"), "message": error.get("message", "")}
+
+    # Socket and API failures count together, per address.
+    for i in range(5):
+        assert (await attempt(f"flint_guess{i}"))["code"] == closecodes.NOT_AUTHENTICATED
+    for i in range(5, cap):
+        assert (await sync_to_async(_api_me)(f"flint_guess{i}", address)).status_code == 401
+    refused = await attempt(good)
+    assert refused["code"] == closecodes.TOO_MANY_REQUESTS
+    assert "wait a minute" in refused["message"]
