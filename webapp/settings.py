@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from webapp.datadir import private_dir, private_file, private_file_write, private_sqlite
 from webapp.env import env_bool, env_float, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -22,8 +23,7 @@ if FLINT_ENV not in {"development", "production"}:
     raise ImproperlyConfigured(f"FLINT_ENV must be development or production, got {FLINT_ENV!r}")
 PRODUCTION = FLINT_ENV == "production"
 
-DATA_DIR = Path(env_str("FLINT_DATA_DIR", str(BASE_DIR / ".flint-data"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR = private_dir(Path(env_str("FLINT_DATA_DIR", str(BASE_DIR / ".flint-data"))).resolve())
 
 
 def _secret_key() -> str:
@@ -35,8 +35,8 @@ def _secret_key() -> str:
         raise ImproperlyConfigured("SECRET_KEY must be set when FLINT_ENV=production")
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        private_file_write(key_file, secrets.token_urlsafe(50))
+    private_file(key_file)  # one written by an older Flint
     return key_file.read_text().strip()
 
 
@@ -121,6 +121,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    private_sqlite(str(DATABASES["default"]["NAME"]))  # sessions live there: 0600
 elif PRODUCTION and env_bool("DATABASE_REQUIRE_SSL", False):
     DATABASES["default"].setdefault("OPTIONS", {})["sslmode"] = "require"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

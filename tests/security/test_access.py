@@ -8,9 +8,19 @@ processes on a fresh data directory.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
+import redis
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
@@ -23,6 +33,8 @@ from editor.collab.protocol import sync_message
 from editor.collab.selectors import doc_text_current
 from editor.core import closecodes
 from tests.collab.yclient import communicator_client, text_file
+from tests.core.test_launcher import launch  # noqa: F401 (the real launcher, a fixture)
+from tests.support.live import REPO, http_get
 from webapp.asgi import application
 
 HOST = (b"host", b"127.0.0.1:8000")
@@ -471,3 +483,121 @@ async def test_failed_socket_tokens_beyond_the_cap_per_minute_close_with_4029(ca
     refused = await attempt(good)
     assert refused["code"] == closecodes.TOO_MANY_REQUESTS
     assert "wait a minute" in refused["message"]
+
+
+# --- item 15: the data directory is private in the embedded default --------------------
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def _embedded_env(data_dir: Path) -> dict[str, str]:
+    """The embedded default: no database, Redis or secret key from the test run (or CI)."""
+    outer = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "FLINT_ENV", "FLINT_CHANNEL_PREFIX")
+    env = {k: v for k, v in os.environ.items() if k not in outer}
+    env.update(FLINT_DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="webapp.settings")
+    return env
+
+
+@contextlib.contextmanager
+def _permissive_umask():
+    """What a default shell gives `make run`: files 0644 and directories 0755 unless told."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def test_settings_and_migrate_make_the_data_dir_0700_and_the_secret_key_and_sqlite_db_0600(
+    tmp_path,
+):
+    data_dir = tmp_path / "data"
+    with _permissive_umask():
+        migrated = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput"],
+            cwd=REPO,
+            env=_embedded_env(data_dir),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert migrated.returncode == 0, migrated.stderr[-3000:]
+
+    assert _mode(data_dir) == 0o700
+    assert _mode(data_dir / "secret_key") == 0o600
+    database = data_dir / "flint.sqlite3"
+    assert database.stat().st_size > 0  # migrate wrote the schema into the file made 0600
+    assert _mode(database) == 0o600
+    for side in ("flint.sqlite3-wal", "flint.sqlite3-shm"):
+        if (data_dir / side).exists():
+            assert _mode(data_dir / side) == 0o600, side
+
+
+def test_an_older_install_with_world_readable_files_is_tightened_at_start_up(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o755)
+    (data_dir / "secret_key").write_text("an-old-key-" + "x" * 50)
+    (data_dir / "flint.sqlite3").write_bytes(b"")
+    for path in (data_dir / "secret_key", data_dir / "flint.sqlite3"):
+        path.chmod(0o644)
+
+    checked = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=REPO,
+        env=_embedded_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    assert _mode(data_dir) == 0o700
+    assert _mode(data_dir / "secret_key") == 0o600
+    assert _mode(data_dir / "flint.sqlite3") == 0o600
+
+
+def test_the_embedded_redis_keeps_its_directory_socket_log_and_dump_private(tmp_path):
+    from editor.core.embedded_redis import EmbeddedRedis
+
+    # A short path: a unix socket address holds 107 characters.
+    directory = Path(tempfile.mkdtemp(prefix="flint-r-")) / "redis"
+    redis_server = EmbeddedRedis(directory, persist=True)
+    try:
+        with _permissive_umask():
+            redis_server.start()
+        assert _mode(directory) == 0o700
+        assert _mode(redis_server.socket) & 0o077 == 0
+        assert _mode(directory / "redis.log") == 0o600
+        client = redis.Redis(unix_socket_path=str(redis_server.socket))
+        client.set("flint-test", "x")  # something to save
+        client.close()
+    finally:
+        redis_server.stop()
+    # Stopping saves the dump (a save point is configured).
+    assert (directory / "redis.rdb").exists()
+    assert _mode(directory / "redis.rdb") == 0o600
+    shutil.rmtree(directory.parent, ignore_errors=True)
+
+
+@pytest.mark.live
+def test_make_run_leaves_nothing_in_the_data_directory_readable_by_others(launch):  # noqa: F811
+    with _permissive_umask():
+        flint = launch()
+    flint.wait_ready()
+    try:
+        status, _ = http_get(flint.url + "accounts/login/")
+        assert status == 200
+        exposed = [
+            f"{path.relative_to(flint.data_dir)} {oct(_mode(path))}"
+            for path in [flint.data_dir, *flint.data_dir.rglob("*")]
+            if not path.is_symlink() and _mode(path) & 0o077
+        ]
+        assert _mode(flint.data_dir) == 0o700
+        assert not exposed, exposed
+        assert (flint.data_dir / "flint.sqlite3").exists()
+        assert (flint.data_dir / "logs" / "web.log").exists()
+    finally:
+        flint.process.send_signal(signal.SIGINT)
+        flint.wait_exit()
