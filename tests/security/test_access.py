@@ -202,9 +202,17 @@ async def test_revoking_one_token_leaves_sockets_of_the_users_other_credentials_
         await communicator.disconnect()
 
 
-def _deactivate(user) -> None:
-    user.is_active = False
-    user.save()  # what the admin's change form and any service do
+def _admin_deactivates(admin, user) -> int:
+    """The admin's user form posted with "Active" unticked (what a staff member does)."""
+    client = _logged_in(admin)
+    url = reverse("admin:auth_user_change", args=[user.pk])
+    joined = user.date_joined
+    form = {
+        "username": user.username,
+        "date_joined_0": joined.strftime("%Y-%m-%d"),
+        "date_joined_1": joined.strftime("%H:%M:%S"),
+    }  # no "is_active": the box is unticked
+    return client.post(url, form).status_code
 
 
 @pytest.mark.django_db(transaction=True)
@@ -218,7 +226,8 @@ async def test_deactivating_a_user_closes_their_document_and_room_sockets_within
     room_by_token = await _room_socket(cast.room, token=secret)
     alice = await _room_socket(cast.room, session=await sync_to_async(_logged_in)(cast.alice))
 
-    await sync_to_async(_deactivate)(cast.bob)
+    # alice (the first account, so staff) unticks "Active" on bob in the admin.
+    assert await sync_to_async(_admin_deactivates)(cast.alice, cast.bob) == 302
 
     for communicator in (doc_ws, room_by_session, room_by_token):
         closed = await _closed_within(communicator, CUT_OFF_WITHIN_S)
@@ -226,6 +235,8 @@ async def test_deactivating_a_user_closes_their_document_and_room_sockets_within
     await _update_after_close_is_not_stored(doc_ws, doc, main_py.doc_id)
     await _room_socket_is_deaf(room_by_session)
     await _still_open(alice)  # only bob's sockets went
+    await sync_to_async(cast.bob.refresh_from_db)()
+    assert not cast.bob.is_active
     for communicator in (doc_ws, room_by_session, room_by_token, alice):
         await communicator.disconnect()
 
