@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO
 
 from editor.core.processes import die_with_parent
+from webapp.datadir import FILE_MODE, UMASK, private_dir
 
 REPO = Path(__file__).resolve().parent.parent
 STOP_GRACE_SECONDS = 10.0
@@ -49,9 +50,10 @@ class Child:
 
     def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
         self.name = name
-        log_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(log_dir)
         self.log_path = log_dir / f"{name}.log"
-        self.log: IO[str] = self.log_path.open("a")
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        self.log: IO[str] = os.fdopen(fd, "a")
         self.log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} $ {' '.join(args)}\n")
         self.tail: collections.deque[str] = collections.deque(maxlen=30)
         self._partial = b""
@@ -195,7 +197,7 @@ class Launcher:
     def take_lock(self, data_dir: Path, url: str) -> None:
         """One launcher per data directory: a second `make run` says where the first is."""
         path = data_dir / "launcher.lock"
-        lock_file = path.open("a+")
+        lock_file = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, FILE_MODE), "a+")
         try:
             fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -449,6 +451,9 @@ def report_death(launcher: Launcher, dead: Child | None) -> int:
 
 
 def main() -> int:
+    # Everything the launcher and its children write (the database, logs, the beat
+    # schedule, Redis's dump) is for Flint's own user alone.
+    os.umask(UMASK)
     launcher = Launcher()
     signal.signal(signal.SIGINT, launcher.on_signal)
     signal.signal(signal.SIGTERM, launcher.on_signal)

@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from webapp.datadir import private_dir, private_file, private_file_write, private_sqlite
 from webapp.env import env_bool, env_float, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -22,8 +23,7 @@ if FLINT_ENV not in {"development", "production"}:
     raise ImproperlyConfigured(f"FLINT_ENV must be development or production, got {FLINT_ENV!r}")
 PRODUCTION = FLINT_ENV == "production"
 
-DATA_DIR = Path(env_str("FLINT_DATA_DIR", str(BASE_DIR / ".flint-data"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR = private_dir(Path(env_str("FLINT_DATA_DIR", str(BASE_DIR / ".flint-data"))).resolve())
 
 
 def _secret_key() -> str:
@@ -35,8 +35,8 @@ def _secret_key() -> str:
         raise ImproperlyConfigured("SECRET_KEY must be set when FLINT_ENV=production")
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        private_file_write(key_file, secrets.token_urlsafe(50))
+    private_file(key_file)  # one written by an older Flint
     return key_file.read_text().strip()
 
 
@@ -121,6 +121,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    private_sqlite(str(DATABASES["default"]["NAME"]))  # sessions live there: 0600
 elif PRODUCTION and env_bool("DATABASE_REQUIRE_SSL", False):
     DATABASES["default"].setdefault("OPTIONS", {})["sslmode"] = "require"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -402,3 +403,40 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
+
+
+# --- access: login lockout, token-failure cap, WebSocket origins (docs/SECURITY.md) ----
+# django-axes counts failed log-ins (site and admin) per username and address; past the
+# limit that pair is locked out for the cool-off, with a message on the login page (429).
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes asks
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("FLINT_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = env_int("FLINT_LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60  # hours
+# Per username at an address: one person's typos never lock out their colleagues behind
+# the same NAT; a guesser gets FLINT_LOGIN_FAILURE_LIMIT tries per account per cool-off.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# REMOTE_ADDR only: daphne fills it from X-Forwarded-For when run with --proxy-headers
+# (compose does); trusting the header otherwise would let a guesser pick its address.
+AXES_CLIENT_IP_CALLABLE = "editor.accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "editor.accounts.lockout.locked_out_response"
+AXES_VERBOSE = False
+# Failed API Bearer / ?token= authentications per client address and minute; past it,
+# 429 (API) and close 4029 (sockets). 0 turns the cap off.
+FLINT_AUTH_FAILURES_PER_MINUTE = env_int("FLINT_AUTH_FAILURES_PER_MINUTE", 60, minimum=0)
+
+
+def _ws_allowed_origins() -> list[str]:
+    """Origins besides the socket's own (its Host header) a cookie socket may come from."""
+    port = env_int("PORT", 8000, minimum=1)  # the launcher's port
+    hosts = [h for h in ALLOWED_HOSTS if h and h != "*" and not h.startswith(".")]
+    own = [f"https://{h}" for h in hosts] if PRODUCTION else [f"http://{h}:{port}" for h in hosts]
+    return [*CSRF_TRUSTED_ORIGINS, *own]
+
+
+FLINT_WS_ALLOWED_ORIGINS = env_list("FLINT_WS_ALLOWED_ORIGINS", _ws_allowed_origins())
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # not a line per successful log-in

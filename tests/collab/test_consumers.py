@@ -147,7 +147,7 @@ async def test_outsiders_are_refused(cast, main_py, who, code, reason):
 
 async def test_anonymous_is_refused(cast, main_py):
     communicator = WebsocketCommunicator(
-        application, f"/ws/docs/{main_py.doc_id}", headers=[(b"origin", b"http://127.0.0.1")]
+        application, f"/ws/docs/{main_py.doc_id}", headers=[(b"origin", b"http://127.0.0.1:8000")]
     )
     assert (await communicator.connect())[0]
     await _expect_close(communicator, closecodes.NOT_AUTHENTICATED)
