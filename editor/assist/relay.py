@@ -28,7 +28,7 @@ from editor.assist.router import route_tier
 from editor.assist.sources import project_texts
 from editor.core.errors import FlintError, Forbidden
 from editor.rooms.permissions import Action, can
-from editor.usage.quotas import quota_admit, quota_release
+from editor.usage.quotas import Ticket, quota_admit, quota_release
 from editor.usage.services import usage_record
 from editor.usage.tokens import count_tokens
 
@@ -441,14 +441,12 @@ class AssistSession:
             raise
         finally:
             self._release(request_id)
-            # The budget is settled before the usage row is written, so whoever sees the
-            # row also sees the team's counter charged what the answer really used.
-            await asyncio.shield(quota_release(ticket, used_tokens=_used(stream, prompt)))
-            if stream is not None and prompt is not None:
-                # Recorded even when cancelled: the tokens were spent.
-                await asyncio.shield(
-                    self._record(feature, request_id, stream, prompt, status, error, persist)
-                )
+            # One shielded step for both: a disconnect that cancels this task while the
+            # budget is being settled must not skip the usage row (it did: the row of an
+            # answer whose asker left right after `assist.done` was never written).
+            await asyncio.shield(
+                self._settle(ticket, feature, request_id, stream, prompt, status, error, persist)
+            )
             log.debug(
                 "%s %s took %.1f ms", feature, request_id, (time.perf_counter() - started) * 1000
             )
@@ -480,6 +478,24 @@ class AssistSession:
         if feature != "inline_completion":
             frame["text"] = stream.text  # late joiners and reconnects reconcile against it
         return frame
+
+    async def _settle(
+        self,
+        ticket: Ticket | None,
+        feature: str,
+        request_id: str,
+        stream: gateway.ChatStream | None,
+        prompt: Prompt | None,
+        status: str,
+        error: ModelError | None,
+        persist: Callable[[str, str, str, str], None] | None,
+    ) -> None:
+        # The budget is settled before the usage row is written, so whoever sees the
+        # row also sees the team's counter charged what the answer really used.
+        await quota_release(ticket, used_tokens=_used(stream, prompt))
+        if stream is not None and prompt is not None:
+            # Recorded even when cancelled: the tokens were spent.
+            await self._record(feature, request_id, stream, prompt, status, error, persist)
 
     async def _record(
         self,

@@ -3,35 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from editor.assist.selectors import completion_acceptance
 from editor.assist.services import room_route_set
 from editor.assist.simulator import rules_from, tokenize
 from editor.usage.models import UsageEvent
-from webapp.asgi import application
+from tests.support.sockets import room_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 EDIT = "def total(items):\n    return sum(item.price for item in items)\n"
 
 
-def _cookie_for(user) -> bytes:
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
-
-
 async def _join(user, room) -> WebsocketCommunicator:
-    cookie = await sync_to_async(_cookie_for)(user)
-    socket = WebsocketCommunicator(
-        application, f"/ws/rooms/{room.pk}", headers=[(b"cookie", cookie), ORIGIN]
-    )
-    assert (await socket.connect())[0]
+    socket = await room_socket(user, room)
     assert (await socket.receive_json_from())["type"] == "hello"
     return socket
 
@@ -58,9 +47,17 @@ async def _stream(socket, request_id: str) -> tuple[dict, list[dict], dict]:
             return start, deltas, frame
 
 
-@sync_to_async
-def _usage(**filters) -> list[UsageEvent]:
-    return list(UsageEvent.objects.filter(**filters))
+async def _usage(count: int, **filters) -> list[UsageEvent]:
+    """The usage rows matching `filters`, once `count` of them are written.
+
+    A stream's row is written after its last frame is sent, so a test that reads right
+    after `assist.done` (or a disconnect) must wait for it.
+    """
+    rows = sync_to_async(lambda: list(UsageEvent.objects.filter(**filters)))
+    deadline = time.monotonic() + 5
+    while len(found := await rows()) < count and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    return found
 
 
 async def test_completion_streams_to_the_asker_in_coalesced_frames(cast, tiers, simulator):
@@ -85,7 +82,7 @@ async def test_completion_streams_to_the_asker_in_coalesced_frames(cast, tiers, 
     sent = simulator.simulator.last_request["messages"][-1]["content"]
     assert "<CURSOR>" in sent and "def helper(): pass" in sent
     await bob.disconnect()
-    [event] = await _usage(feature="inline_completion")
+    [event] = await _usage(1, feature="inline_completion")
     assert (event.user_id, event.room_id, event.team_id) == (
         cast.bob.pk,
         cast.room.pk,
@@ -116,7 +113,7 @@ async def test_a_newer_completion_cancels_the_older_one_upstream(cast, tiers, si
     assert ends["new"]["status"] == "ok"
     assert sim.streams_closed_early == 1 and sim.open_streams == 0
     await bob.disconnect()
-    statuses = sorted(e.status for e in await _usage(feature="inline_completion"))
+    statuses = sorted(e.status for e in await _usage(2, feature="inline_completion"))
     assert statuses == ["cancelled", "ok"]
 
 
@@ -216,7 +213,7 @@ async def test_faults_reach_the_room_with_partial_output_kept(
         assert bool(error["text"]) is partial
     await alice.disconnect()
     await bob.disconnect()
-    [event] = await _usage(feature="quick_edit")
+    [event] = await _usage(1, feature="quick_edit")
     assert (event.status, event.error_kind) == ("error", kind)
 
 
