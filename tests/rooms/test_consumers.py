@@ -5,26 +5,19 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from editor.api.tokens import token_create, token_revoke
 from editor.core import closecodes
 from editor.rooms.events import room_event_send
 from editor.rooms.services import room_member_remove, room_member_set
+from tests.support.sockets import ORIGIN, session_cookie
 from webapp.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ORIGIN = (b"origin", b"http://127.0.0.1:8000")
-
-
-def _cookie_for(user) -> bytes:
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
 async def _connect_as(user, room, *, origin=ORIGIN) -> WebsocketCommunicator:
-    cookie = await sync_to_async(_cookie_for)(user)
+    cookie = await sync_to_async(session_cookie)(user)
     headers = [(b"cookie", cookie)] + ([origin] if origin else [])
     communicator = WebsocketCommunicator(application, f"/ws/rooms/{room.pk}", headers=headers)
     connected, _ = await communicator.connect()
@@ -102,7 +95,7 @@ async def test_bad_tokens_are_refused_with_the_reason(cast, spoil):
 
 
 async def test_cookie_from_a_foreign_origin_is_rejected_at_handshake(cast):
-    cookie = await sync_to_async(_cookie_for)(cast.bob)
+    cookie = await sync_to_async(session_cookie)(cast.bob)
     evil = WebsocketCommunicator(
         application,
         f"/ws/rooms/{cast.room.pk}",
@@ -114,7 +107,7 @@ async def test_cookie_from_a_foreign_origin_is_rejected_at_handshake(cast):
 
 
 async def test_unknown_room_is_not_found(cast):
-    cookie = await sync_to_async(_cookie_for)(cast.bob)
+    cookie = await sync_to_async(session_cookie)(cast.bob)
     bob = WebsocketCommunicator(
         application, "/ws/rooms/999999", headers=[(b"cookie", cookie), ORIGIN]
     )

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from editor.agents.models import ReviewRun, Snapshot, Task, TaskStep
@@ -29,10 +28,9 @@ from editor.usage.models import TeamLimit, UsageEvent, UsageStatus, UserLimit
 from editor.usage.services import usage_record
 from tests.api.helpers import ApiClient
 from tests.support.models import simulator_start, simulator_tiers
-from webapp.asgi import application
+from tests.support.sockets import room_socket
 
 ROOT = Path(__file__).resolve().parents[2]
-ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 PATCH = "*** Begin Patch\n*** Update File: README.md\n-# App\n+# App (v2)\n*** End Patch"
 
 
@@ -308,21 +306,6 @@ def test_a_review_over_the_rate_limit_is_refused_and_the_budget_is_charged_what_
 # --- item 14: completion feedback only from who received the completion -----------------
 
 
-def _cookie_for(user) -> bytes:
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
-
-
-async def _join(user, room) -> WebsocketCommunicator:
-    cookie = await sync_to_async(_cookie_for)(user)
-    socket = WebsocketCommunicator(
-        application, f"/ws/rooms/{room.pk}", headers=[(b"cookie", cookie), ORIGIN]
-    )
-    assert (await socket.connect())[0]
-    return socket
-
-
 async def _until(socket, kind: str, request_id: str, timeout: float = 5) -> dict:
     while True:
         frame = await socket.receive_json_from(timeout=timeout)
@@ -352,8 +335,8 @@ def _recorded() -> list[tuple[str, str, str]]:
 async def test_completion_feedback_is_accepted_only_from_who_received_the_completion_once(
     cast, tiers, fresh_counters
 ):
-    bob = await _join(cast.bob, cast.room)
-    alice = await _join(cast.alice, cast.room)
+    bob = await room_socket(cast.bob, cast.room)
+    alice = await room_socket(cast.alice, cast.room)
     await _complete(bob, "c1")
     await _feedback(bob, "c1", "shown")  # while it streams: no usage row yet
 
@@ -378,11 +361,11 @@ async def test_completion_feedback_is_accepted_only_from_who_received_the_comple
     while not await sync_to_async(UsageEvent.objects.filter(request_id="c1").exists)():
         assert asyncio.get_running_loop().time() < deadline
         await asyncio.sleep(0.02)
-    again = await _join(cast.bob, cast.room)
+    again = await room_socket(cast.bob, cast.room)
     await _complete(again, "c2")
     await _until(again, "assist.done", "c2")
     await again.disconnect()
-    again = await _join(cast.bob, cast.room)
+    again = await room_socket(cast.bob, cast.room)
     await _feedback(again, "c2", "shown")
     await _feedback(again, "c2", "dismissed")
     await again.send_json_to({"type": "ping", "t": 2})

@@ -55,7 +55,7 @@ def test_schemathesis_finds_no_server_error_or_schema_violation(
     ]
     env = dict(os.environ, SCHEMATHESIS_HOOKS="", NO_COLOR="1")
     done = subprocess.run(
-        command, capture_output=True, text=True, timeout=200, env=env, check=False
+        command, capture_output=True, text=True, timeout=200, env=env, check=False, cwd=tmp_path
     )
     report.write_text(done.stdout + done.stderr)
     live_flint.assert_alive()

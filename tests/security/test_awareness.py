@@ -21,6 +21,7 @@ from editor.collab.awareness import MAX_CLIENTS_PER_CONNECTION, MAX_STATE_BYTES
 from editor.collab.protocol import awareness_message
 from tests.collab.yclient import communicator_client, text_file
 from tests.support.models import simulator_start, simulator_tiers
+from tests.support.sockets import room_socket
 from webapp.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -238,25 +239,11 @@ def simulator(settings):
     running.stop()
 
 
-def _cookie_for(user) -> bytes:
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
-
-
-async def _join_room(user, room) -> WebsocketCommunicator:
-    cookie = await sync_to_async(_cookie_for)(user)
-    headers = [(b"cookie", cookie), (b"origin", b"http://127.0.0.1:8000")]
-    socket = WebsocketCommunicator(application, f"/ws/rooms/{room.pk}", headers=headers)
-    assert (await socket.connect())[0]
-    return socket
-
-
 async def test_quick_edit_frames_under_a_reused_request_id_name_their_real_author(cast, simulator):
     """bob starts a stream under alice's request id: every page can tell it is not hers."""
-    alice = await _join_room(cast.alice, cast.room)
-    bob = await _join_room(cast.bob, cast.room)
-    carol = await _join_room(cast.carol, cast.room)
+    alice = await room_socket(cast.alice, cast.room)
+    bob = await room_socket(cast.bob, cast.room)
+    carol = await room_socket(cast.carol, cast.room)
     edit = {"type": "assist.edit", "request_id": f"e-{cast.alice.pk}-x", "selection": "x = 1\n"}
     await alice.send_json_to({**edit, "instruction": "rename [[sim:tokens=200]]"})
     await bob.send_json_to({**edit, "instruction": "vandalize [[sim:tokens=200]]"})

@@ -10,15 +10,12 @@ import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from editor.usage import limits
 from editor.usage.models import TeamLimit, UsageEvent, UserLimit
-from webapp.asgi import application
+from tests.support.sockets import room_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 
 
 @pytest.fixture(autouse=True)
@@ -27,21 +24,6 @@ def fresh_counters(settings):
     limits.limits_forget()
     yield
     limits.limits_forget()
-
-
-def _cookie_for(user) -> bytes:
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
-
-
-async def _join(user, room) -> WebsocketCommunicator:
-    cookie = await sync_to_async(_cookie_for)(user)
-    socket = WebsocketCommunicator(
-        application, f"/ws/rooms/{room.pk}", headers=[(b"cookie", cookie), ORIGIN]
-    )
-    assert (await socket.connect())[0]
-    return socket
 
 
 async def _final(socket, request_id: str) -> dict:
@@ -60,7 +42,7 @@ def _ask(request_id: str) -> dict:
 
 async def test_a_second_request_over_the_rate_limit_is_refused_with_its_reason(cast, tiers):
     await sync_to_async(UserLimit.objects.create)(user=cast.bob, requests_per_minute=1)
-    bob = await _join(cast.bob, cast.room)
+    bob = await room_socket(cast.bob, cast.room)
 
     await bob.send_json_to(_ask("q1"))
     assert (await _final(bob, "q1"))["status"] == "ok"
@@ -90,7 +72,7 @@ async def _usage_row(request_id: str, timeout: float = 5.0) -> UsageEvent:
 async def test_the_team_budget_is_charged_what_the_answers_used(cast, tiers):
     # Room for one reservation (prompt + max output tokens), not two.
     await sync_to_async(TeamLimit.objects.create)(team=cast.team, monthly_tokens=6000)
-    bob = await _join(cast.bob, cast.room)
+    bob = await room_socket(cast.bob, cast.room)
 
     await bob.send_json_to(_ask("q1"))
     assert (await _final(bob, "q1"))["status"] == "ok"
