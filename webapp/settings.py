@@ -150,9 +150,15 @@ def celery_broker_url(redis_url: str) -> str:
 # Flints (or two test runs) sharing one Redis never hear each other's events or take
 # each other's tasks.
 FLINT_CHANNEL_PREFIX = env_str("FLINT_CHANNEL_PREFIX", "flint")
+# Every Redis pool of a process (channel layer, presence, quotas, collab relay) holds at
+# most this many connections; a burst waits up to FLINT_REDIS_POOL_TIMEOUT for one.
+FLINT_REDIS_MAX_CONNECTIONS = env_int("FLINT_REDIS_MAX_CONNECTIONS", 64, minimum=4)
+FLINT_REDIS_POOL_TIMEOUT = env_float("FLINT_REDIS_POOL_TIMEOUT", 10.0, minimum=0.1)
+
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels_redis's layer on a bounded pool that waits rather than raising.
+        "BACKEND": "editor.core.channel_layer.FlintChannelLayer",
         "CONFIG": {
             # redis-py 8 times socket reads out after 5 s, the very time channels_redis
             # blocks in BZPOPMIN: under load an idle socket's receive then dies with a

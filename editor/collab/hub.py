@@ -1,15 +1,15 @@
 """One live document per open doc per process, kept in step with other processes.
 
 Each process (each event loop) has one Hub. It owns a registry of SharedDocs and one
-channel-layer channel that joins the group `collab.<doc>` of every document open here;
-an update applied in one process is published to that group and applied by the others,
-which skip their own messages by hub id.
+Redis pub/sub relay (editor/collab/relay.py) subscribed to the channel of every document
+open here; an update applied in one process is published there (batched per tick) and
+applied by the others, which skip their own messages by hub id.
 
 Order of an editor's update: decode-check, append to the log, apply, send to the other
 local clients, publish to other processes. Nobody sees an update that is not stored yet.
 
 Writes from outside a socket (editor/collab/services.py: API writes, uploads, tasks) are
-stored by their writer and published to the same group; a "collab.close" message on it
+stored by their writer and published to the same channel; a "collab.close" message on it
 closes every socket of a document that was deleted.
 """
 
@@ -25,7 +25,6 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from pycrdt import Awareness, Doc, Text, YSyncMessageType
 
 from editor.collab import conf, store
@@ -38,10 +37,10 @@ from editor.collab.protocol import (
     encode_awareness,
     sync_message,
 )
+from editor.collab.relay import Relay
 from editor.collab.writer import UpdateWriter
 
 log = logging.getLogger(__name__)
-_GROUP_REFRESH_SECONDS = 3600  # channels_redis forgets group members after a day
 
 
 class Peer(Protocol):
@@ -56,10 +55,6 @@ class Peer(Protocol):
     async def close_document(self, code: int, reason: str) -> None:
         """The document is gone (its file was deleted): close with `code`."""
         ...
-
-
-def doc_group(doc_id: UUID) -> str:
-    return f"collab.{doc_id.hex}"
 
 
 class SharedDoc:
@@ -130,7 +125,7 @@ class SharedDoc:
         await self._persist(update)
         self.apply(update)
         await self.fanout(sync_message(YSyncMessageType.SYNC_UPDATE, update), exclude=origin)
-        await self.hub.publish(self.doc_id, "collab.update", update)
+        self.hub.publish(self.doc_id, "collab.update", update)
         self.appended_since_compaction += 1
         if self.appended_since_compaction >= conf.compact_every():
             self.compact_soon()
@@ -161,7 +156,7 @@ class SharedDoc:
             raise ProtocolError("malformed awareness update") from exc
         await self.fanout(awareness_message(update), exclude=origin)
         owners = self.owners.owners_of(kept)
-        await self.hub.publish(self.doc_id, "collab.awareness", update, owners=owners)
+        self.hub.publish(self.doc_id, "collab.awareness", update, owners=owners)
 
     def remote_awareness(self, payload: bytes, owners: dict[str, int]) -> None:
         """States another process admitted (and whose owners it names)."""
@@ -225,17 +220,15 @@ def _compact_and_mirror(*, doc_id: UUID) -> None:
 
 
 class Hub:
-    """The registry of this process's open documents and its channel-layer relay."""
+    """The registry of this process's open documents and its relay to other processes."""
 
     def __init__(self) -> None:
         self.id = uuid.uuid4().hex
         self.loop = asyncio.get_running_loop()
         self.docs: dict[UUID, SharedDoc] = {}
         self._open_locks: dict[UUID, asyncio.Lock] = {}
-        self._channel: str | None = None
-        self._reader: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.layer = get_channel_layer()
+        self.relay = Relay(origin=self.id, deliver=self._relayed, spawn=self.spawn)
         self.writer = UpdateWriter(name=f"collab-writer-{self.id[:8]}")
 
     def spawn(self, coro) -> asyncio.Task[Any]:
@@ -292,7 +285,7 @@ class Hub:
             shared.awareness.remove_awareness_states(ids, "leave")
             payload = shared.awareness.encode_awareness_update(ids)
             await shared.fanout(awareness_message(payload))
-            await self.publish(shared.doc_id, "collab.awareness", payload)
+            self.publish(shared.doc_id, "collab.awareness", payload)
         if not shared.peers:
             loop = asyncio.get_running_loop()
             shared._evict_timer = loop.call_later(
@@ -354,12 +347,7 @@ class Hub:
             if shared._evict_timer is not None:
                 shared._evict_timer.cancel()
             await shared.flush()
-        if self._reader is not None and self.layer is not None and self._channel is not None:
-            # Ask the relay to stop rather than cancel it: a cancelled channels_redis
-            # receive waits out its 5 s poll before it lets go.
-            await self.layer.send(self._channel, {"type": "collab.stop", "origin": self.id})
-            with contextlib.suppress(asyncio.TimeoutError, Exception):
-                await asyncio.wait_for(asyncio.shield(self._reader), 2)
+        await self.relay.close()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -376,70 +364,34 @@ class Hub:
     # --- the relay between processes ----------------------------------------------------
 
     async def _subscribe(self, doc_id: UUID) -> None:
-        if self.layer is None:
-            return
-        if self._channel is None:
-            # The default prefix on purpose: channels_redis reads every process-local
-            # channel through one BZPOPMIN on "<prefix>.<client>!", so a channel with its
-            # own prefix would starve while a consumer holds the read.
-            self._channel = await self.layer.new_channel()
-            self._reader = self.spawn(self._read_relay())
-            self.spawn(self._refresh_groups())
-        await self.layer.group_add(doc_group(doc_id), self._channel)
+        await self.relay.subscribe(doc_id)
 
     async def _unsubscribe(self, doc_id: UUID) -> None:
-        if self.layer is not None and self._channel is not None:
-            await self.layer.group_discard(doc_group(doc_id), self._channel)
+        await self.relay.unsubscribe(doc_id)
 
-    async def publish(self, doc_id: UUID, kind: str, payload: bytes, **extra: Any) -> None:
-        if self.layer is None:
+    def publish(self, doc_id: UUID, kind: str, payload: bytes, **extra: Any) -> None:
+        """Queue for the other processes (never waits on Redis, never raises)."""
+        self.relay.publish(doc_id, {"type": kind, "data": payload, **extra})
+
+    def _relayed(self, doc_id: UUID, message: dict[str, Any]) -> None:
+        """A message from another process (or a service) about a document."""
+        shared = self.docs.get(doc_id)
+        if shared is None:
             return
-        message = {"type": kind, "origin": self.id, "doc": doc_id.hex, "data": payload, **extra}
-        await self.layer.group_send(doc_group(doc_id), message)
-
-    async def _read_relay(self) -> None:
-        assert self._channel is not None
-        while True:
-            try:
-                message = await self.layer.receive(self._channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise asyncio.CancelledError from None
-                log.exception("collab relay receive failed; retrying")
-                await asyncio.sleep(0.5)
-                continue
-            if message.get("type") == "collab.stop" and message.get("origin") == self.id:
-                return
-            if message.get("origin") == self.id:
-                continue
-            try:
-                shared = self.docs.get(UUID(hex=message["doc"]))
-            except (KeyError, ValueError, TypeError):
-                continue
-            if shared is None:
-                continue
-            if message["type"] == "collab.update":
-                shared.remote_update(message["data"])
-            elif message["type"] == "collab.awareness":
-                owners = message.get("owners")
-                shared.remote_awareness(message["data"], owners if isinstance(owners, dict) else {})
-            elif message["type"] == "collab.close":
-                self.spawn(
-                    self.shut(
-                        shared.doc_id,
-                        code=int(message.get("code", 4004)),
-                        reason=str(message.get("reason", "")),
-                    )
+        kind, data = message.get("type"), message.get("data")
+        if kind == "collab.update" and isinstance(data, bytes):
+            shared.remote_update(data)
+        elif kind == "collab.awareness" and isinstance(data, bytes):
+            owners = message.get("owners")
+            shared.remote_awareness(data, owners if isinstance(owners, dict) else {})
+        elif kind == "collab.close":
+            self.spawn(
+                self.shut(
+                    shared.doc_id,
+                    code=int(message.get("code", 4004)),
+                    reason=str(message.get("reason", "")),
                 )
-
-    async def _refresh_groups(self) -> None:
-        while True:
-            await asyncio.sleep(_GROUP_REFRESH_SECONDS)
-            for doc_id in list(self.docs):
-                await self.layer.group_add(doc_group(doc_id), self._channel)
+            )
 
 
 # One hub per event loop: daphne has one loop, while each async test gets a fresh one.

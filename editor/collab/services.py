@@ -16,13 +16,11 @@ import logging
 from collections.abc import Iterable
 from uuid import UUID
 
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.db import transaction
 from pycrdt import Doc, YSyncMessageType
 
-from editor.collab import hub, store
+from editor.collab import hub, relay, store
 from editor.collab.documents import document_lock, document_text_mirror, text_of
 from editor.collab.edits import apply_text_edits, text_edits
 from editor.collab.protocol import sync_message
@@ -110,42 +108,19 @@ def _deliver(*, doc_id: UUID, update: bytes, origin: str) -> None:
             shared.hub.call_soon(shared.fanout(message))
             sender = shared.hub.id  # that hub skips the relayed copy
     log.debug("%s changed %s; relaying", origin, doc_id)
-    _group_send_all(
-        [
-            (
-                hub.doc_group(doc_id),
-                {"type": "collab.update", "origin": sender, "doc": doc_id.hex, "data": update},
-            )
-        ]
-    )
+    _publish(doc_id, origin=sender, item={"type": "collab.update", "data": update})
 
 
 def _close_everywhere(*, doc_ids: list[UUID], reason: str) -> None:
-    _group_send_all(
-        [
-            (
-                hub.doc_group(doc_id),
-                {
-                    "type": "collab.close",
-                    "origin": "service",
-                    "doc": doc_id.hex,
-                    "code": closecodes.NOT_FOUND,
-                    "reason": reason,
-                },
-            )
-            for doc_id in doc_ids
-        ]
-    )
+    item = {"type": "collab.close", "code": closecodes.NOT_FOUND, "reason": reason}
+    for doc_id in doc_ids:
+        _publish(doc_id, origin="service", item=item)
 
 
-def _group_send_all(messages: list[tuple[str, dict]]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-
-    async def send() -> None:
-        for group, message in messages:
-            await layer.group_send(group, message)
-
-    # From a worker thread of daphne this runs on daphne's loop; from Celery, on a new one.
-    async_to_sync(send)()
+def _publish(doc_id: UUID, *, origin: str, item: dict) -> None:
+    # Called after commit: the write is stored, so a failed relay costs freshness
+    # elsewhere, not data (a client that reconnects or opens the doc reads the store).
+    try:
+        relay.publish_sync(doc_id, origin=origin, items=[item])
+    except Exception:
+        log.warning("could not relay a change of %s to other processes", doc_id, exc_info=True)

@@ -9,33 +9,24 @@ an entry not refreshed for STALE_AFTER_S (its process died) is dropped on the ne
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
-import weakref
 from typing import Any
 
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from editor.core.redis_clients import async_client
+
 HEARTBEAT_S = 30.0
 STALE_AFTER_S = 3 * HEARTBEAT_S
 _KEY_TTL_S = 24 * 3600
 
-# One client per event loop: daphne has one; each async test has its own.
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
-    weakref.WeakKeyDictionary()
-)
-
 
 def _client() -> aioredis.Redis:
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=10)
-        _clients[loop] = client
-    return client
+    # The process's shared, bounded pool (editor/core/redis_clients.py).
+    return async_client()
 
 
 _PATH_MAX = 1024

@@ -19,11 +19,9 @@ ModelError) and 429 in the API (it is a FlintError).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 import uuid
-import weakref
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -34,6 +32,7 @@ from django.db.models import F, Sum
 
 from editor.assist.errors import QUOTA, ModelError
 from editor.core.errors import FlintError
+from editor.core.redis_clients import async_client, sync_client
 from editor.usage.limits import Limits, limits_get
 from editor.usage.models import UsageEvent, UsageStatus
 from editor.usage.services import usage_record
@@ -275,14 +274,9 @@ def _record_refusal(exc: QuotaExceeded, **where) -> None:
 
 # --- synchronous: Celery workers, management commands, tests ----------------------------
 
-_sync_client: redis.Redis | None = None
-
 
 def _client_sync() -> redis.Redis:
-    global _sync_client
-    if _sync_client is None:
-        _sync_client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=10)
-    return _sync_client
+    return sync_client()  # the process's shared, bounded pool
 
 
 def quota_admit_sync(
@@ -334,18 +328,9 @@ def _release_call(ticket: Ticket, used_tokens: int) -> tuple[list[str], list]:
 
 # --- asynchronous: the room socket's relay ----------------------------------------------
 
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
-    weakref.WeakKeyDictionary()
-)
-
 
 def _client() -> aioredis.Redis:
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=10)
-        _clients[loop] = client
-    return client
+    return async_client()  # the loop's shared, bounded pool (editor/core/redis_clients.py)
 
 
 async def quota_admit(

@@ -6,10 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
-import subprocess
-from pathlib import Path
 
 import pytest
 import websockets
@@ -17,27 +14,10 @@ from asgiref.sync import sync_to_async
 
 from editor.api.tokens import token_create
 from editor.core import closecodes
+from tests.collab.conftest import NODE_DIR
 from tests.collab.yclient import Closed, text_file, websocket_client
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
-NODE_DIR = Path(__file__).resolve().parents[2] / "bench" / "node"
-
-
-@pytest.fixture(scope="session")
-def node_modules() -> Path:
-    """bench/node's packages (yjs, y-websocket@2, ws), installed with `npm ci` when absent."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    assert node and npm, "the Node interop test needs node and npm on PATH"
-    modules = NODE_DIR / "node_modules"
-    lock = NODE_DIR / "package-lock.json"
-    if not (modules / "y-websocket").is_dir() or modules.stat().st_mtime < lock.stat().st_mtime:
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-            cwd=NODE_DIR,
-            check=True,
-            timeout=300,
-        )
-    return modules
 
 
 async def _token(user) -> str:

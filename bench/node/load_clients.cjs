@@ -1,0 +1,120 @@
+// Many stock y-websocket WebsocketProviders in one Node process, for the load test
+// (tests/collab/test_load.py) and benchmarks.
+//
+// Usage: node load_clients.cjs <config.json>
+// config: {serverUrl, docs: [docId], tokens: [token], perDoc, joinMs, holdMs,
+//          awarenessMs, typistsPerDoc, keysPerSecond, settleMs}
+//   - opens perDoc providers on every doc (tokens used round robin), spread over joinMs;
+//   - every provider renews its awareness state each awarenessMs (y-websocket's own
+//     heartbeat is every 15 s: a shorter period compresses time);
+//   - typistsPerDoc providers of each doc type keysPerSecond characters a second;
+//   - after holdMs, typing stops and every doc must converge within settleMs.
+// Prints JSON lines: {event: "joined", ms}, then {event: "result", ...}. Any close of a
+// socket before the end counts (the server must never close a healthy client).
+const fs = require('fs')
+const Y = require('yjs')
+const { WebsocketProvider } = require('y-websocket')
+const WebSocket = require('ws')
+
+const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'))
+const say = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const clients = []
+const closes = {}
+const errors = { count: 0 }
+let ending = false
+let typed = 0
+
+function open (docId, index) {
+  const doc = new Y.Doc()
+  const provider = new WebsocketProvider(config.serverUrl, docId, doc, {
+    params: { token: config.tokens[index % config.tokens.length] },
+    WebSocketPolyfill: WebSocket,
+    disableBc: true
+  })
+  const client = { docId, doc, provider, synced: false, closes: 0 }
+  provider.on('sync', (synced) => { if (synced) client.synced = true })
+  provider.on('connection-close', (event) => {
+    if (ending) return
+    const code = String(event ? event.code : 'none')
+    closes[code] = (closes[code] || 0) + 1
+    client.closes += 1
+  })
+  provider.on('connection-error', () => { if (!ending) errors.count += 1 })
+  provider.awareness.setLocalStateField('user', { name: 'load ' + index })
+  clients.push(client)
+  return client
+}
+
+async function main () {
+  const started = Date.now()
+  const total = config.docs.length * config.perDoc
+  const gap = total > 1 ? config.joinMs / total : 0
+  let index = 0
+  for (let i = 0; i < config.perDoc; i++) {
+    for (const docId of config.docs) {
+      open(docId, index++)
+      if (gap) await sleep(gap)
+    }
+  }
+  while (clients.some((c) => !c.synced) && Date.now() - started < config.joinMs + 60000) {
+    await sleep(50)
+  }
+  say({ event: 'joined', ms: Date.now() - started, synced: clients.filter((c) => c.synced).length, total })
+
+  let tick = 0
+  const heartbeat = setInterval(() => {
+    tick += 1
+    for (const c of clients) c.provider.awareness.setLocalStateField('tick', tick)
+  }, config.awarenessMs)
+  const typists = []
+  for (const docId of config.docs) {
+    typists.push(...clients.filter((c) => c.docId === docId).slice(0, config.typistsPerDoc))
+  }
+  const typing = setInterval(() => {
+    for (const c of typists) {
+      const text = c.doc.getText('content')
+      text.insert(text.length, 'x')
+      typed += 1
+    }
+  }, 1000 / config.keysPerSecond)
+  await sleep(config.holdMs)
+  clearInterval(typing)
+  clearInterval(heartbeat)
+
+  const settleStart = Date.now()
+  const distinct = () => {
+    const out = {}
+    for (const c of clients) {
+      out[c.docId] = out[c.docId] || new Set()
+      out[c.docId].add(c.doc.getText('content').toString())
+    }
+    return out
+  }
+  let texts = distinct()
+  while (Object.values(texts).some((s) => s.size > 1) && Date.now() - settleStart < config.settleMs) {
+    await sleep(200)
+    texts = distinct()
+  }
+  ending = true
+  const diverged = Object.entries(texts).filter(([, s]) => s.size > 1).map(([d]) => d)
+  const lengths = {}
+  for (const [docId, s] of Object.entries(texts)) lengths[docId] = [...s].map((t) => t.length)
+  say({
+    event: 'result',
+    clients: clients.length,
+    connected: clients.filter((c) => c.provider.wsconnected).length,
+    closes,
+    connectionErrors: errors.count,
+    clientsClosed: clients.filter((c) => c.closes > 0).length,
+    typed,
+    diverged,
+    lengths
+  })
+  for (const c of clients) c.provider.destroy()
+  await sleep(200)
+  process.exit(0)
+}
+
+main().catch((err) => { say({ event: 'error', message: String(err && err.stack) }); process.exit(1) })
