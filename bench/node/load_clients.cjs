@@ -2,9 +2,10 @@
 // (tests/collab/test_load.py) and benchmarks.
 //
 // Usage: node load_clients.cjs <config.json>
-// config: {serverUrl, docs: [docId], tokens: [token], perDoc, joinMs, holdMs,
+// config: {serverUrls: [url], docs: [docId], tokens: [token], perDoc, joinMs, holdMs,
 //          awarenessMs, typistsPerDoc, keysPerSecond, settleMs}
-//   - opens perDoc providers on every doc (tokens used round robin), spread over joinMs;
+//   - opens perDoc providers on every doc (tokens and servers used round robin, so with
+//     two servers every doc has clients on both), spread over joinMs;
 //   - every provider renews its awareness state each awarenessMs (y-websocket's own
 //     heartbeat is every 15 s: a shorter period compresses time);
 //   - typistsPerDoc providers of each doc type keysPerSecond characters a second;
@@ -26,10 +27,11 @@ const errors = { count: 0 }
 let ending = false
 let typed = 0
 
-function open (docId, index) {
+function open (docId, index, position) {
   const doc = new Y.Doc()
-  const provider = new WebsocketProvider(config.serverUrl, docId, doc, {
-    params: { token: config.tokens[index % config.tokens.length] },
+  const serverUrl = config.serverUrls[position % config.serverUrls.length]
+  const provider = new WebsocketProvider(serverUrl, docId, doc, {
+    params: { token: config.tokens[position % config.tokens.length] },
     WebSocketPolyfill: WebSocket,
     disableBc: true
   })
@@ -54,7 +56,7 @@ async function main () {
   let index = 0
   for (let i = 0; i < config.perDoc; i++) {
     for (const docId of config.docs) {
-      open(docId, index++)
+      open(docId, index++, i)
       if (gap) await sleep(gap)
     }
   }
