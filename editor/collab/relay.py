@@ -67,6 +67,9 @@ class Relay:
         self._flusher: asyncio.Task[None] | None = None
         self._outbox: dict[str, list[dict[str, Any]]] = {}
         self._confirmations: dict[str, asyncio.Future[None]] = {}
+        # redis-py's PubSub takes its connection on the first command: two documents
+        # subscribing at once would each take one, and one of them would never be read.
+        self._commands = asyncio.Lock()
         self._warned_at = 0.0
         self.published = 0  # PUBLISH commands sent (one per document per tick)
         self.dropped = 0  # items dropped while Redis did not take publishes
@@ -88,11 +91,12 @@ class Relay:
         confirmed = asyncio.get_running_loop().create_future()
         self._confirmations[channel] = confirmed
         try:
-            if self._pubsub is None:
-                self._pubsub = self._redis().pubsub()
-            await self._pubsub.subscribe(channel)
-            if self._reader is None or self._reader.done():
-                self._reader = self._spawn(self._read())
+            async with self._commands:
+                if self._pubsub is None:
+                    self._pubsub = self._redis().pubsub()
+                await self._pubsub.subscribe(channel)
+                if self._reader is None or self._reader.done():
+                    self._reader = self._spawn(self._read())
             await asyncio.wait_for(asyncio.shield(confirmed), _SUBSCRIBE_WAIT_S)
         except asyncio.CancelledError:
             raise
@@ -107,7 +111,8 @@ class Relay:
         if self._pubsub is None:
             return
         try:
-            await self._pubsub.unsubscribe(relay_channel(doc_id))
+            async with self._commands:
+                await self._pubsub.unsubscribe(relay_channel(doc_id))
         except Exception:
             self._warn("collab relay: unsubscribing from %s failed", doc_id)
 
