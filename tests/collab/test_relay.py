@@ -4,6 +4,7 @@ outage costs other processes their freshness, never a local client its socket.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import msgpack
@@ -76,3 +77,32 @@ async def test_without_redis_local_peers_are_still_served_and_nobody_is_closed(
     assert any("collab relay" in record.getMessage() for record in caplog.records)
     await alice_ws.disconnect()
     await bob_ws.disconnect()
+
+
+async def test_after_its_redis_connection_dies_the_relay_subscribes_again(cast):
+    from pycrdt import Doc, Text
+
+    file = await sync_to_async(text_file)(cast.room, text="x\n")
+    bob_ws, bob = await _client(cast.bob, file.doc_id)
+    subscription = hub().relay._pubsub
+    subscription.connection._writer.transport.abort()  # the socket to Redis is gone
+
+    other = Doc()
+    other["content"] = text = Text()
+    text += "zz"
+    message = relay.encode(
+        "another-process", [{"type": "collab.update", "data": other.get_update()}]
+    )
+    publisher = aioredis.Redis.from_url(settings.REDIS_URL)
+    try:
+        # A publish that reaches the dead connection is lost: send again (an update
+        # applies once however often it comes) until the relay is back on the channel.
+        for _ in range(30):
+            await publisher.publish(relay.relay_channel(file.doc_id), message)
+            with contextlib.suppress(AssertionError):
+                await bob.pump_until(lambda: "zz" in str(bob.text), timeout=0.3)
+                break
+        assert "zz" in str(bob.text)
+    finally:
+        await publisher.aclose()
+        await bob_ws.disconnect()
