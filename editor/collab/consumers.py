@@ -111,7 +111,10 @@ class DocConsumer(AsyncWebsocketConsumer):
         if shared is not None:
             await hub().release(shared, self)
         for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:  # Redis away: the membership expires with the group
+                log.warning("could not leave %s", group, exc_info=True)
         self.groups_joined = []
 
     async def dispatch(self, message: dict[str, Any]) -> None:
