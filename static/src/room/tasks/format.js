@@ -21,6 +21,16 @@ export function h(spec, attrs = {}, ...children) {
 
 export const ACTIVE = new Set(["queued", "running"]);
 
+const STAGE = { queued: 0, running: 1 }; // every other status is final
+
+/** True when `incoming` is an older picture of a task than `known`: a task's status only
+ * moves forward (queued → running → final; a retry is a new task), and a response that
+ * left the server before a `task.status` event can arrive after it. */
+export function isStale(incoming, known) {
+  const stage = (status) => STAGE[status] ?? 2;
+  return Boolean(known) && stage(incoming.status) < stage(known.status);
+}
+
 export const STATUS_TEXT = {
   queued: "queued",
   running: "running",

@@ -4,7 +4,7 @@
 // API (docs/AGENTS.md); the room socket's task.* and review.* events only tell us what
 // happened (docs/PROTOCOL.md, "Deep tasks"), so a reload reads the same state back.
 import { ReviewComments } from "./comments.js";
-import { ACTIVE, ago, duration, h, statusBadge, taskSeconds, tokens } from "./format.js";
+import { ACTIVE, ago, duration, h, isStale, statusBadge, taskSeconds, tokens } from "./format.js";
 import { TaskSheet } from "./sheet.js";
 import { TasksApi } from "./api.js";
 
@@ -96,9 +96,10 @@ export class TasksPanel {
   }
 
   upsert(task) {
-    const known = this.tasks.get(task.id) || {};
+    const known = this.tasks.get(task.id);
+    if (isStale(task, known)) return; // a late answer must not undo a newer event
     const { steps, changes, ...brief } = task; // the list keeps the task, not its log
-    this.tasks.set(task.id, { ...known, ...brief });
+    this.tasks.set(task.id, { ...(known || {}), ...brief });
     this.renderList();
   }
 

@@ -2,7 +2,7 @@
 // variants as tabs with Pick, the live log and the changeset to review. The whole stored
 // log is loaded on open; task.step events are added as they come.
 import { ChangesView } from "./changes.js";
-import { ACTIVE, ago, duration, failureText, h, statusBadge, taskSeconds, tokens } from "./format.js";
+import { ACTIVE, ago, duration, failureText, h, isStale, statusBadge, taskSeconds, tokens } from "./format.js";
 import { StepLog } from "./log.js";
 
 const REFRESH_TOOLS = new Set(["apply_patch", "run_command"]);
@@ -90,6 +90,10 @@ export class TaskSheet {
       return;
     }
     if (id !== this.taskId) return; // another task was opened meanwhile
+    if (isStale(detail, this.panel.tasks.get(id))) {
+      this.refetchSoon(); // the task moved on while this was in flight: ask again
+      return;
+    }
     // Steps that arrived by event while this was in flight stay; the stored log fills gaps.
     this.detail = detail;
     this.panel.upsert(detail);
