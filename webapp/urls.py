@@ -9,7 +9,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
-    re_path(r"^api/(?P<rest>.*)$", api_not_found),
+    re_path(r"^api/", api_not_found),  # any rest, newlines included
     path("accounts/", include("editor.accounts.urls")),
     path("usage/", include("editor.usage.urls")),
     path("", include("editor.projects.urls")),

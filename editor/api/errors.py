@@ -135,7 +135,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
 
 @csrf_exempt  # it changes nothing; a POST to a wrong path deserves the same JSON 404
-def api_not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
+def api_not_found(request: HttpRequest) -> JsonResponse:
     """Any /api/ path that no endpoint matches: the API's error shape, never an HTML page."""
     return JsonResponse(
         {"error": "not_found", "message": f"No API endpoint at {request.path}."}, status=404
