@@ -27,25 +27,10 @@ from editor.usage import limits
 from editor.usage.models import TeamLimit, UsageEvent, UsageStatus, UserLimit
 from editor.usage.services import usage_record
 from tests.api.helpers import ApiClient
-from tests.support.models import simulator_start, simulator_tiers
 from tests.support.sockets import room_socket
 
 ROOT = Path(__file__).resolve().parents[2]
 PATCH = "*** Begin Patch\n*** Update File: README.md\n-# App\n+# App (v2)\n*** End Patch"
-
-
-@pytest.fixture
-def simulator():
-    running = simulator_start(tokens_per_s=20000, ttft_ms=5)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def tiers(settings, simulator):
-    settings.FLINT_MODEL_TIERS = simulator_tiers(simulator.base_url, timeout=5.0)
-    settings.FLINT_MODEL_RETRIES = 0
-    return settings.FLINT_MODEL_TIERS
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import pytest
 
 from editor.api.tokens import token_create
 from editor.projects.services import file_create
-from tests.agents.conftest import needs_sandbox  # noqa: F401 - a fixture
 from tests.agents.test_live import AGENT_ENV, Api, finished, script, wait_for
 from tests.support.live import live_database_url
 from tests.support.models import SIM_KEY, flint_on_simulator

@@ -32,7 +32,6 @@ from editor.agents.services import task_start
 from editor.agents.tools import ToolBox
 from editor.agents.workcopy import WorkingCopy
 from editor.assist.simulator import rules_from
-from tests.agents.conftest import needs_sandbox, simulator, tiers  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.usefixtures("needs_sandbox")
 FILES = {"a.txt": "alpha\n"}
@@ -191,8 +190,8 @@ def _in_process(settings):
 @pytest.mark.usefixtures("_in_process")
 def test_deep_task_dumping_the_environment_leaks_no_secret_into_its_changes(
     cast,
-    tiers,  # noqa: F811 (the fixture)
-    simulator,  # noqa: F811
+    tiers,
+    simulator,
     secrets_in_env,
 ):
     dump = (
