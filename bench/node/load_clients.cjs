@@ -3,14 +3,18 @@
 //
 // Usage: node load_clients.cjs <config.json>
 // config: {serverUrls: [url], docs: [docId], tokens: [token], perDoc, joinMs, holdMs,
-//          awarenessMs, typistsPerDoc, keysPerSecond, settleMs}
+//          awarenessMs, typistsPerDoc, keysPerSecond, settleMs, editAfterHold}
 //   - opens perDoc providers on every doc (tokens and servers used round robin, so with
 //     two servers every doc has clients on both), spread over joinMs;
 //   - every provider renews its awareness state each awarenessMs (y-websocket's own
 //     heartbeat is every 15 s: a shorter period compresses time);
 //   - typistsPerDoc providers of each doc type keysPerSecond characters a second;
-//   - after holdMs, typing stops and every doc must converge within settleMs.
-// Prints JSON lines: {event: "joined", ms}, then {event: "result", ...}. Any close of a
+//   - after holdMs, typing stops and every doc must converge within settleMs;
+//   - editAfterHold (optional): after the hold, the first client of every doc (on the
+//     first server) inserts a line no one has seen; the result says how many clients,
+//     and how many of those on the other servers, hold it after the settle.
+// Prints JSON lines: {event: "joined", ms}, with editAfterHold {event: "held", ms} at
+// the end of the hold, then {event: "result", ...}. Any close of a
 // socket before the end counts (the server must never close a healthy client).
 const fs = require('fs')
 const Y = require('yjs')
@@ -35,7 +39,8 @@ function open (docId, index, position) {
     WebSocketPolyfill: WebSocket,
     disableBc: true
   })
-  const client = { docId, doc, provider, synced: false, closes: 0 }
+  const server = position % config.serverUrls.length
+  const client = { docId, doc, provider, server, synced: false, closes: 0 }
   provider.on('sync', (synced) => { if (synced) client.synced = true })
   provider.on('connection-close', (event) => {
     if (ending) return
@@ -85,6 +90,16 @@ async function main () {
   clearInterval(typing)
   clearInterval(heartbeat)
 
+  const markers = {}
+  if (config.editAfterHold) {
+    say({ event: 'held', ms: Date.now() - started })
+    for (const docId of config.docs) {
+      const first = clients.find((c) => c.docId === docId && c.server === 0)
+      if (!first) continue
+      markers[docId] = `edit ${process.pid}-${Date.now()} ${docId}\n`
+      first.doc.getText('content').insert(0, markers[docId])
+    }
+  }
   const settleStart = Date.now()
   const distinct = () => {
     const out = {}
@@ -99,7 +114,19 @@ async function main () {
     await sleep(200)
     texts = distinct()
   }
+  const settledMs = Date.now() - settleStart
   ending = true
+  let edit = null
+  if (config.editAfterHold) {
+    const has = (c) => markers[c.docId] !== undefined && c.doc.getText('content').toString().includes(markers[c.docId])
+    const others = clients.filter((c) => c.server !== 0)
+    edit = {
+      docsEdited: Object.keys(markers).length,
+      clientsWithEdit: clients.filter(has).length,
+      otherServerClients: others.length,
+      otherServerWithEdit: others.filter(has).length
+    }
+  }
   const diverged = Object.entries(texts).filter(([, s]) => s.size > 1).map(([d]) => d)
   const lengths = {}
   for (const [docId, s] of Object.entries(texts)) lengths[docId] = [...s].map((t) => t.length)
@@ -111,6 +138,8 @@ async function main () {
     connectionErrors: errors.count,
     clientsClosed: clients.filter((c) => c.closes > 0).length,
     typed,
+    settledMs,
+    edit,
     diverged,
     lengths
   })
