@@ -11,26 +11,13 @@ import msgpack
 import pytest
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
-from editor.api.tokens import token_create
 from editor.collab import relay
 from editor.collab.hub import hub
-from tests.collab.yclient import communicator_client, text_file
-from webapp.asgi import application
+from tests.collab.yclient import text_file, token_doc_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def _client(user, doc_id):
-    _, secret = await sync_to_async(token_create)(user=user, name="relay-test")
-    communicator = WebsocketCommunicator(application, f"/ws/docs/{doc_id}?token={secret}")
-    connected, _ = await communicator.connect()
-    assert connected
-    client = communicator_client(communicator)
-    await client.sync()
-    return communicator, client
 
 
 async def test_one_tick_of_messages_leaves_as_one_publish(cast):
@@ -60,8 +47,8 @@ async def test_without_redis_local_peers_are_still_served_and_nobody_is_closed(
     monkeypatch.setattr(relay, "async_client", lambda: dead)
     file = await sync_to_async(text_file)(cast.room, text="x\n")
     with caplog.at_level(logging.WARNING, logger="editor.collab.relay"):
-        alice_ws, alice = await _client(cast.alice, file.doc_id)
-        bob_ws, bob = await _client(cast.bob, file.doc_id)
+        alice_ws, alice = await token_doc_client(cast.alice, file.doc_id)
+        bob_ws, bob = await token_doc_client(cast.bob, file.doc_id)
         await alice.insert(0, "a")
         await alice.set_cursor({"name": "Alice"})
         await bob.pump_until(lambda: str(bob.text) == "ax\n", timeout=5)
@@ -83,7 +70,7 @@ async def test_after_its_redis_connection_dies_the_relay_subscribes_again(cast):
     from pycrdt import Doc, Text
 
     file = await sync_to_async(text_file)(cast.room, text="x\n")
-    bob_ws, bob = await _client(cast.bob, file.doc_id)
+    bob_ws, bob = await token_doc_client(cast.bob, file.doc_id)
     subscription = hub().relay._pubsub
     subscription.connection._writer.transport.abort()  # the socket to Redis is gone
 

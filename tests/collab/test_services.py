@@ -9,11 +9,9 @@ import threading
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from pycrdt import YSyncMessageType
 
-from editor.api.tokens import token_create
 from editor.collab import hub, store
 from editor.collab.documents import base_update
 from editor.collab.protocol import sync_message
@@ -22,22 +20,11 @@ from editor.collab.services import doc_text_replace, doc_text_replace_async, doc
 from editor.core import closecodes
 from editor.core.errors import NotFound
 from editor.projects.models import ProjectFile
-from tests.collab.yclient import Closed, communicator_client, text_file
-from webapp.asgi import application
+from tests.collab.yclient import Closed, text_file, token_doc_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SOURCE = "".join(f"line {i}\n" for i in range(10))
-
-
-async def _client(user, doc_id):
-    _, secret = await sync_to_async(token_create)(user=user, name="collab-services")
-    communicator = WebsocketCommunicator(application, f"/ws/docs/{doc_id}?token={secret}")
-    connected, _ = await communicator.connect()
-    assert connected
-    client = communicator_client(communicator)
-    await client.sync()
-    return communicator, client
 
 
 def _row(file) -> ProjectFile:
@@ -66,7 +53,7 @@ def test_an_unknown_document_is_not_found(cast):
 
 async def test_a_connected_client_converges_and_its_concurrent_edit_survives(cast):
     file = await sync_to_async(text_file)(cast.room, text=SOURCE)
-    ws, bob = await _client(cast.bob, file.doc_id)
+    ws, bob = await token_doc_client(cast.bob, file.doc_id)
     # bob types at the end; his update is still on its way when the write happens.
     state = bob.doc.get_state()
     bob.text.insert(len(SOURCE.encode()), "# bob was here\n")
@@ -84,7 +71,7 @@ async def test_a_connected_client_converges_and_its_concurrent_edit_survives(cas
     assert await sync_to_async(doc_text_current)(file.doc_id) == expected
     assert await sync_to_async(store.document_text_stored)(doc_id=file.doc_id) == expected
     # A newcomer loads the same text.
-    late_ws, late = await _client(cast.alice, file.doc_id)
+    late_ws, late = await token_doc_client(cast.alice, file.doc_id)
     assert str(late.text) == expected
     await late_ws.disconnect()
     await ws.disconnect()
@@ -93,7 +80,7 @@ async def test_a_connected_client_converges_and_its_concurrent_edit_survives(cas
 async def test_a_write_from_a_plain_thread_reaches_the_live_document_at_once(cast):
     """A Celery task is sync code on a thread of its own: no loop, no request."""
     file = await sync_to_async(text_file)(cast.room, text=SOURCE)
-    ws, bob = await _client(cast.bob, file.doc_id)
+    ws, bob = await token_doc_client(cast.bob, file.doc_id)
     written = "header\n" + SOURCE
     errors: list[BaseException] = []
     seen: list[str] = []
@@ -120,8 +107,8 @@ async def test_a_write_from_a_plain_thread_reaches_the_live_document_at_once(cas
 
 async def test_forgetting_documents_closes_their_sockets_with_4004(cast):
     file = await sync_to_async(text_file)(cast.room, text=SOURCE)
-    alice_ws, alice = await _client(cast.alice, file.doc_id)
-    bob_ws, bob = await _client(cast.bob, file.doc_id)
+    alice_ws, alice = await token_doc_client(cast.alice, file.doc_id)
+    bob_ws, bob = await token_doc_client(cast.bob, file.doc_id)
     await alice.insert(0, "# typed\n")
     await bob.pump_until(lambda: "# typed" in str(bob.text))
 
@@ -146,7 +133,7 @@ async def test_forgetting_documents_closes_their_sockets_with_4004(cast):
 async def test_unloading_a_document_refreshes_its_file_row(cast, settings):
     settings.FLINT_COLLAB_IDLE_GRACE_SECONDS = 0.05
     file = await sync_to_async(text_file)(cast.room, text=SOURCE)
-    ws, bob = await _client(cast.bob, file.doc_id)
+    ws, bob = await token_doc_client(cast.bob, file.doc_id)
     await bob.insert(0, "# typed ✓\n")
     await ws.receive_nothing(0.1)
     await ws.disconnect()

@@ -145,3 +145,21 @@ def text_file(room, *, path: str = "src/main.py", text: str = "print('hi')\n", e
         sha256=hashlib.sha256(data).hexdigest(),
         text=text if editable else None,
     )
+
+
+async def token_doc_client(user, doc_id) -> tuple:
+    """`user`'s document socket on the real ASGI app, opened with a fresh token and synced:
+    (the communicator, its YClient). Disconnect the communicator at the end."""
+    from asgiref.sync import sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from editor.api.tokens import token_create
+    from webapp.asgi import application
+
+    _, secret = await sync_to_async(token_create)(user=user, name="document socket")
+    communicator = WebsocketCommunicator(application, f"/ws/docs/{doc_id}?token={secret}")
+    connected, _ = await communicator.connect()
+    assert connected
+    client = communicator_client(communicator)
+    await client.sync()
+    return communicator, client

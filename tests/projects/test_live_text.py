@@ -25,7 +25,7 @@ from editor.collab.protocol import sync_message
 from editor.core import closecodes
 from editor.projects.selectors import file_text_current, files_for_room, files_with_text
 from editor.projects.services import file_create
-from tests.collab.yclient import Closed, communicator_client
+from tests.collab.yclient import Closed, token_doc_client
 from tests.projects.helpers import make_zip
 from webapp.asgi import application
 
@@ -42,16 +42,6 @@ def _sha(text: str) -> str:
 def _api(user) -> Client:
     _, secret = token_create(user=user, name="live text", ttl_days=1)
     return Client(headers={"Authorization": f"Bearer {secret}"})
-
-
-async def _connect(user, doc_id):
-    _, secret = await sync_to_async(token_create)(user=user, name="live text socket")
-    communicator = WebsocketCommunicator(application, f"/ws/docs/{doc_id}?token={secret}")
-    connected, _ = await communicator.connect()
-    assert connected
-    client = communicator_client(communicator)
-    await client.sync()
-    return communicator, client
 
 
 async def _closed_with(client, code: int) -> str:
@@ -92,7 +82,7 @@ async def test_typed_text_is_what_the_api_reads_and_the_export_holds(cast, setti
         room=room, actor=cast.alice, path="src/app.py", text=SOURCE
     )
     api = await _api(cast.carol)  # a viewer reads
-    ws, bob = await _connect(cast.bob, file.doc_id)
+    ws, bob = await token_doc_client(cast.bob, file.doc_id)
     await bob.insert(0, "# typed by bob ✓\n")
     await ws.receive_nothing(0.1)
     typed = "# typed by bob ✓\n" + SOURCE
@@ -121,7 +111,7 @@ async def test_an_api_write_reaches_a_connected_editor_and_keeps_its_concurrent_
         room=room, actor=cast.alice, path="src/app.py", text=SOURCE
     )
     alice = await _api(cast.alice)
-    ws, bob = await _connect(cast.bob, file.doc_id)
+    ws, bob = await token_doc_client(cast.bob, file.doc_id)
     read = (await _get(alice, f"/api/rooms/{room.pk}/files/{file.pk}")).json()
 
     # bob's edit at the end is still on its way while alice writes line 1.
@@ -162,7 +152,7 @@ async def test_an_upload_changing_an_open_file_shows_the_new_content_once(cast):
     files = {
         f["path"]: f for f in (await _get(alice, f"/api/rooms/{room.pk}/files")).json()["files"]
     }
-    ws, bob = await _connect(cast.bob, files["app.py"]["doc_id"])
+    ws, bob = await token_doc_client(cast.bob, files["app.py"]["doc_id"])
     assert str(bob.text) == SOURCE
 
     changed = SOURCE.replace("line 5\n", "line five\n") + "line 12\n"
@@ -189,7 +179,7 @@ async def test_an_open_text_file_replaced_by_a_binary_one_closes_its_sockets(cas
     alice = await _api(cast.alice)
     await _upload_and_confirm(alice, room.pk, {"data.bin": "text for now\n"})
     (listed,) = (await _get(alice, f"/api/rooms/{room.pk}/files")).json()["files"]
-    ws, bob = await _connect(cast.bob, listed["doc_id"])
+    ws, bob = await token_doc_client(cast.bob, listed["doc_id"])
     await _upload_and_confirm(alice, room.pk, {"data.bin": b"\x00\x01\x02binary"})
     assert "no longer a text document" in await _closed_with(bob, closecodes.NOT_FOUND)
     assert not await sync_to_async(store.document_has_state)(doc_id=listed["doc_id"])
@@ -205,7 +195,7 @@ async def test_deleting_a_folder_closes_its_documents_everywhere_and_drops_them(
         )
         for i in range(2)
     ]
-    sockets = [await _connect(cast.bob, f.doc_id) for f in (*doomed, kept)]
+    sockets = [await token_doc_client(cast.bob, f.doc_id) for f in (*doomed, kept)]
     for _, client in sockets:
         await client.insert(0, "# typed\n")
     alice = await _api(cast.alice)

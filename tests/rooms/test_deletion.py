@@ -4,32 +4,19 @@ from __future__ import annotations
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 
-from editor.api.tokens import token_create
 from editor.collab import store
 from editor.core import closecodes
 from editor.rooms.services import room_delete, team_delete
-from tests.collab.yclient import Closed, communicator_client, text_file
-from webapp.asgi import application
+from tests.collab.yclient import Closed, text_file, token_doc_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def _open(user, doc_id):
-    _, secret = await sync_to_async(token_create)(user=user, name="doc")
-    communicator = WebsocketCommunicator(application, f"/ws/docs/{doc_id}?token={secret}")
-    connected, _ = await communicator.connect()
-    assert connected
-    client = communicator_client(communicator)
-    await client.sync()
-    return communicator, client
 
 
 @pytest.mark.parametrize("delete", ["room", "team"])
 async def test_deleting_closes_open_documents_and_drops_their_history(cast, delete):
     file = await sync_to_async(text_file)(cast.room, text="x = 1\n")
-    ws, bob = await _open(cast.bob, file.doc_id)
+    ws, bob = await token_doc_client(cast.bob, file.doc_id)
     await bob.insert(0, "# typed\n")
     await ws.receive_nothing(0.2)
     assert await sync_to_async(store.document_has_state)(doc_id=file.doc_id)
