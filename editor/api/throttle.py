@@ -25,6 +25,7 @@ from django.conf import settings
 from editor.api.models import AccessToken
 from editor.api.tokens import token_authenticate_row
 from editor.core.errors import FlintError, NotAuthenticated
+from editor.core.redis_clients import sync_client
 
 log = logging.getLogger(__name__)
 _WINDOW_S = 60
@@ -46,16 +47,6 @@ class TooManyFailures(FlintError):
     code = "throttled"
 
 
-_client: redis.Redis | None = None
-
-
-def _redis() -> redis.Redis:
-    global _client
-    if _client is None:
-        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
-    return _client
-
-
 def _key(client_ip: str) -> str:
     return f"{settings.FLINT_CHANNEL_PREFIX}:authfail:{client_ip}"
 
@@ -68,7 +59,7 @@ def _over_limit(client_ip: str) -> bool:
     if _limit() <= 0:
         return False
     try:
-        count = _redis().eval(_COUNT, 1, _key(client_ip), time.time(), _WINDOW_S)
+        count = sync_client().eval(_COUNT, 1, _key(client_ip), time.time(), _WINDOW_S)
     except redis.RedisError:
         log.warning("auth throttle: Redis unreachable, not counting", exc_info=True)
         return False
@@ -80,7 +71,7 @@ def _record_failure(client_ip: str) -> None:
         return
     try:
         now = time.time()
-        _redis().eval(_RECORD, 1, _key(client_ip), now, _WINDOW_S, f"{now}:{uuid.uuid4().hex}")
+        sync_client().eval(_RECORD, 1, _key(client_ip), now, _WINDOW_S, f"{now}:{uuid.uuid4().hex}")
     except redis.RedisError:
         log.warning("auth throttle: Redis unreachable, not counting", exc_info=True)
 
