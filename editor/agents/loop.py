@@ -1,10 +1,11 @@
 """Flint's agent loop: Chat Completions tool calling on the deep tier, within limits.
 
 One step is one model call and the tool calls it asks for. Between steps the loop checks
-the cancel flag and its limits (steps, wall clock). Tokens are budgeted outside the loop:
-each model call is admitted by the `admit` hook (the runner asks the usage quotas: the
-team's monthly budget and the task's own budget) and released with what it used. When
-the conversation nears the model's context window, older tool results are compacted.
+the cancel flag and its limits (steps, wall clock). Each model call takes the metered
+path (editor/assist/metered.py) with the runner's `meter`: admitted by the usage quotas
+(the team's monthly budget, the task's own budget, which also caps the step's output),
+released and recorded with what it used. When the conversation nears the model's
+context window, older tool results are compacted.
 A step whose model call fails is retried a few times with backoff (the gateway has
 already retried before the first token); then the task fails with the gateway's words.
 The loop knows nothing of Django rows: the Celery task gives it hooks (runner.py).
@@ -24,8 +25,11 @@ from celery.exceptions import SoftTimeLimitExceeded
 from editor.agents.tools import UNKNOWN_TOOL, ToolBox, tool_label, tool_quoted
 from editor.agents.workcopy import ToolError, WorkingCopy
 from editor.assist import errors as model_errors
+from editor.assist import metered
 from editor.assist.errors import ModelError
-from editor.assist.gateway import ChatResult, Tier, chat_sync
+from editor.assist.gateway import ChatResult, ModelRequest, Tier
+from editor.usage.quotas import QuotaExceeded
+from editor.usage.tokens import count_message_tokens
 
 _RETRY_KINDS = {
     model_errors.RATE_LIMITED,
@@ -65,14 +69,13 @@ class Hooks:
 
     step: Callable[[str, str, str, int], None] = lambda kind, tool, text, tokens: None
     cancelled: Callable[[], bool] = lambda: False
+    # Told of every model call's outcome (the metered path has recorded it already).
     usage: Callable[[ChatResult | None, ModelError | None, float], None] = lambda r, e, ms: None
     files_changed: Callable[[WorkingCopy], None] = lambda copy: None
     model_call: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
     sleep: Callable[[float], None] = time.sleep
-    # (estimated prompt tokens, max output tokens) -> (ticket, max output tokens allowed);
-    # raises a ModelError (the usage quotas' QuotaExceeded) to refuse the call.
-    admit: Callable[[int, int], tuple[Any, int]] = lambda prompt, most: (None, most)
-    release: Callable[[Any, int], None] = lambda ticket, used: None
+    # Whom the calls are charged to; None (the loop alone): neither admitted nor recorded.
+    meter: metered.Meter | None = None
 
 
 @dataclass
@@ -89,10 +92,6 @@ class Outcome:
 
 class Cancelled(Exception):
     pass
-
-
-def estimate_tokens(messages: list[dict[str, Any]]) -> int:
-    return len(json.dumps(messages, ensure_ascii=False)) // 4 + 1
 
 
 def compact(messages: list[dict[str, Any]], *, keep: int = _COMPACT_KEEP) -> int:
@@ -176,10 +175,10 @@ class AgentLoop:
 
     def _fit_context(self, aggressive: bool = False) -> None:
         ceiling = self.tier.context_tokens * self.limits.compact_at
-        if not aggressive and estimate_tokens(self.messages) < ceiling:
+        if not aggressive and count_message_tokens(self.messages) < ceiling:
             return
         changed = compact(self.messages, keep=1 if aggressive else _COMPACT_KEEP)
-        if estimate_tokens(self.messages) >= ceiling:
+        if count_message_tokens(self.messages) >= ceiling:
             changed += compact(self.messages, keep=0)
         if changed:
             self._log("info", f"compacted {changed} older tool results to fit the context")
@@ -189,31 +188,28 @@ class AgentLoop:
         compacted = False
         while True:
             self._check()
+            request = ModelRequest(
+                messages=self.messages,
+                tools=self.tools.specs(),
+                max_tokens=self.limits.step_max_tokens,
+            )
+            started = time.perf_counter()
             try:
-                ticket, max_tokens = self.hooks.admit(
-                    estimate_tokens(self.messages), self.limits.step_max_tokens
+                call = metered.complete_sync(
+                    meter=self.hooks.meter,
+                    tier=self.tier,
+                    request=request,
+                    around=self.hooks.model_call,
                 )
-            except ModelError as refused:
+            except QuotaExceeded as refused:
                 # A rate or stream limit passes; a spent budget does not (the caller ends
                 # the task with the refusal's message).
-                if getattr(refused, "reason", "") not in ("rpm", "streams"):
-                    raise
-                if attempt >= self.limits.step_retries:
+                if refused.reason not in ("rpm", "streams") or attempt >= self.limits.step_retries:
                     raise
                 attempt += 1
                 self._wait(refused.retry_after or min(8.0, 2.0**attempt), refused.message)
                 continue
-            started = time.perf_counter()
-            try:
-                with self.hooks.model_call():
-                    result = chat_sync(
-                        tier=self.tier,
-                        messages=self.messages,
-                        tools=self.tools.specs(),
-                        max_tokens=max_tokens,
-                    )
             except ModelError as error:
-                self.hooks.release(ticket, 0)  # its usage row records no tokens either
                 self.hooks.usage(None, error, (time.perf_counter() - started) * 1000)
                 if isinstance(error.__cause__, SoftTimeLimitExceeded):
                     # The gateway wraps any exception; an interrupted call (a stop, or the
@@ -228,17 +224,9 @@ class AgentLoop:
                 attempt += 1
                 self._wait(min(8.0, 1.0 * 2 ** (attempt - 1)), error.message)
                 continue
-            except BaseException:
-                self.hooks.release(ticket, 0)  # interrupted (a stop): free its reservation
-                raise
-            self.hooks.usage(result, None, result.duration_ms)
-            usage = result.usage or {}
-            used = int(usage.get("total_tokens") or 0)
-            if not used:
-                used = estimate_tokens(self.messages) + len(result.text) // 4
-            self.hooks.release(ticket, used)
-            self.tokens += used
-            return result
+            self.hooks.usage(call.result, None, call.result.duration_ms)
+            self.tokens += call.tokens.total
+            return call.result
 
     def _wait(self, seconds: float, why: str) -> None:
         self._log("error", f"{why} Retrying in {seconds:g} s.")
@@ -262,7 +250,7 @@ class AgentLoop:
             self._fit_context()
             try:
                 result = self._call_model()
-            except ModelError as error:
+            except (ModelError, QuotaExceeded) as error:
                 self._log("error", error.message)
                 # A quota refusal says which limit (team_budget, task_budget, …).
                 kind = getattr(error, "reason", "") or error.kind

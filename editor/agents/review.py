@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -31,8 +30,9 @@ from editor.agents.models import (
 )
 from editor.agents.present import comment_out, run_out
 from editor.agents.progress import send_now
+from editor.assist import metered
 from editor.assist.errors import ModelError
-from editor.assist.gateway import ChatResult, chat_sync, tier_get
+from editor.assist.gateway import ModelRequest, tier_get
 from editor.core.errors import Conflict, Invalid, NotFound
 from editor.projects.models import ProjectFile
 from editor.projects.paths import path_key, path_normalize
@@ -40,9 +40,7 @@ from editor.projects.selectors import file_text_current
 from editor.rooms.events import room_event_send
 from editor.rooms.models import Room
 from editor.rooms.permissions import Action, require
-from editor.usage.quotas import QuotaExceeded, quota_admit_sync, quota_release_sync
-from editor.usage.services import usage_record
-from editor.usage.tokens import count_message_tokens, count_tokens
+from editor.usage.quotas import QuotaExceeded
 
 log = logging.getLogger(__name__)
 BODY_MAX = 2000
@@ -183,35 +181,23 @@ def review_run(*, run_id: int) -> str | None:
         {"role": "system", "content": REVIEW_PROMPT},
         {"role": "user", "content": f"Review these files:\n\n{files}"},
     ]
-    prompt_tokens = count_message_tokens(messages)
+    # Like every model call: the owner's rate limits and the team's monthly budget. The
+    # row carries the task whose changes were reviewed; its budget is the deep loop's.
+    meter = metered.Meter(
+        feature="review", user_id=run.created_by_id, team_id=run.room.team_id,
+        room_id=run.room_id, task_id=run.task_id, task_budget=False,
+    )  # fmt: skip
+    request = ModelRequest(messages=messages, max_tokens=REVIEW_MAX_TOKENS)
     try:
-        # Like every model call: the owner's rate limits and the team's monthly budget.
-        ticket = quota_admit_sync(
-            user_id=run.created_by_id, team_id=run.room.team_id, room_id=run.room_id,
-            tier=tier.name, model=tier.model, feature="review",
-            reserve_tokens=prompt_tokens + REVIEW_MAX_TOKENS,
-        )  # fmt: skip
+        result = metered.complete_sync(meter=meter, tier=tier, request=request).result
     except QuotaExceeded as refused:  # recorded as a "refused" usage row by the quotas
         _finish(run, status=TaskStatus.FAILED, error_kind=refused.reason,
                 error_message=refused.message[:500])  # fmt: skip
         return TaskStatus.FAILED
-    started = time.perf_counter()
-    try:
-        result = chat_sync(tier=tier, messages=messages, max_tokens=REVIEW_MAX_TOKENS)
     except ModelError as error:
-        quota_release_sync(ticket, used_tokens=0)
-        _usage(run, tier.model, None, error, (time.perf_counter() - started) * 1000)
         _finish(run, status=TaskStatus.FAILED, error_kind=error.kind,
                 error_message=error.message[:500])  # fmt: skip
         return TaskStatus.FAILED
-    except BaseException:  # interrupted (the worker's time limit): free the reservation
-        quota_release_sync(ticket, used_tokens=0)
-        raise
-    counts = _token_counts(result, prompt_tokens)
-    # Settled before the usage row is written, as in the relay: whoever sees the row sees
-    # the team's counter charged what the review really used.
-    quota_release_sync(ticket, used_tokens=counts[0] + counts[1])
-    _usage(run, result.model, result, None, result.duration_ms, counts)
     try:
         comments, dropped = parse_comments(result.text, run.sources)
     except ValueError as exc:
@@ -241,40 +227,6 @@ def review_run(*, run_id: int) -> str | None:
              "comments": [comment_out(c) for c in saved]})  # fmt: skip
     _finish(run, status=TaskStatus.SUCCEEDED, model=result.model[:200], error_message=note)
     return f"{len(rows)} comments"
-
-
-def _token_counts(result: ChatResult, prompt_tokens: int) -> tuple[int, int, bool]:
-    """(prompt, completion, estimated): the server's counts, else our estimates."""
-    usage = result.usage or {}
-    if usage:
-        return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0), False
-    return prompt_tokens, count_tokens(result.text), True
-
-
-def _usage(
-    run: ReviewRun,
-    model: str,
-    result: Any,
-    error: ModelError | None,
-    ms: float,
-    counts: tuple[int, int, bool] = (0, 0, False),
-) -> None:
-    usage_record(
-        user=run.created_by_id,
-        tier="review",
-        model=model or "",
-        feature="review",
-        status="ok" if error is None else "error",
-        prompt_tokens=counts[0],
-        completion_tokens=counts[1],
-        tokens_estimated=counts[2],
-        duration_ms=ms,
-        team_id=run.room.team_id,
-        room_id=run.room_id,
-        task_id=run.task_id,
-        error_kind=error.kind if error else "",
-        error_message=error.message if error else "",
-    )
 
 
 def review_mark_lost(*, run_id: int) -> bool:

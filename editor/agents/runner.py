@@ -28,16 +28,8 @@ from editor.agents.loop import AgentLoop, Hooks, Limits, Outcome
 from editor.agents.models import ChangeFile, ChangeStatus, SnapshotFile, Task, TaskStatus
 from editor.agents.progress import status_send, step_add
 from editor.agents.workcopy import WorkingCopy
-from editor.assist.errors import ModelError
-from editor.assist.gateway import ChatResult, tier_get
-from editor.usage.quotas import (
-    QuotaExceeded,
-    Ticket,
-    quota_admit_sync,
-    quota_release_sync,
-    quota_task_budget,
-)
-from editor.usage.services import usage_record
+from editor.assist.metered import Meter
+from editor.assist.tiers import tier_get
 
 log = logging.getLogger(__name__)
 _TRANSCRIPT_CONTENT_MAX = 20_000
@@ -138,57 +130,6 @@ def changes_save(task: Task, copy: WorkingCopy, ids: dict[str, tuple[Any, Any]])
         ).delete()
 
 
-def _record_usage(
-    task: Task, team_id: int, result: ChatResult | None, error: ModelError | None, ms: float
-) -> None:
-    usage = (result.usage or {}) if result else {}
-    prompt = int(usage.get("prompt_tokens") or 0)
-    completion = int(usage.get("completion_tokens") or 0)
-    estimated = result is not None and not usage
-    if estimated and result is not None:
-        completion = max(1, len(result.text) // 4)
-    usage_record(
-        user=task.created_by_id,
-        tier="deep",
-        model=(result.model if result else task.model) or task.model,
-        feature="task",
-        status="ok" if error is None else "error",
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        tokens_estimated=estimated,
-        duration_ms=ms,
-        team_id=team_id,
-        room_id=task.room_id,
-        task_id=task.pk,
-        error_kind=error.kind if error else "",
-        error_message=error.message if error else "",
-    )
-
-
-def _admit(task: Task, team_id: int, prompt_tokens: int, max_tokens: int) -> tuple[Ticket, int]:
-    """Admit one model call through the usage quotas (the team's monthly budget and the
-    task's budget, FLINT_QUOTA_TASK_TOKENS or the team's admin value; the owner's rate
-    limits); its output is capped to what the task's budget has left. A refusal is
-    recorded as a usage row and raised as QuotaExceeded, which ends the task."""
-    try:
-        remaining = quota_task_budget(task_id=task.pk, team_id=team_id).remaining
-    except QuotaExceeded:
-        remaining = 0  # spent: the admission below refuses it and records the refusal
-    if remaining is not None:
-        max_tokens = max(1, min(max_tokens, remaining - prompt_tokens))
-    ticket = quota_admit_sync(
-        user_id=task.created_by_id,
-        team_id=team_id,
-        room_id=task.room_id,
-        task_id=task.pk,
-        tier="deep",
-        model=task.model,
-        feature="task",
-        reserve_tokens=prompt_tokens + max_tokens,
-    )
-    return ticket, max_tokens
-
-
 def _transcript(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for message in messages:
@@ -266,12 +207,14 @@ def task_run(*, task_id: int, celery_id: str = "", hostname: str = "") -> str | 
     hooks = Hooks(
         step=on_step,
         cancelled=monitor.cancelled,
-        usage=lambda result, error, ms: _record_usage(task, team_id, result, error, ms),
         files_changed=lambda c: changes_save(task, c, ids),
         model_call=monitor.model_call,
-        admit=lambda prompt, most: _admit(task, team_id, prompt, most),
-        release=lambda ticket, used: quota_release_sync(ticket, used_tokens=used),
-    )
+        # Charged to whoever started the task, against the team's and the task's budgets.
+        meter=Meter(
+            feature="task", user_id=task.created_by_id, team_id=team_id, room_id=task.room_id,
+            task_id=task.pk,
+        ),
+    )  # fmt: skip
     monitor.start()
     try:
         loop = AgentLoop(

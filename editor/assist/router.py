@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from editor.assist import errors
 from editor.assist.errors import ModelError
-from editor.assist.gateway import TIERS
+from editor.assist.tiers import TIERS
 
 FEATURE_TIERS = {
     "inline_completion": "fast",

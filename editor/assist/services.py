@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
-from editor.assist.gateway import TIERS
 from editor.assist.models import (
     CompletionFeedback,
     FeedbackEvent,
@@ -15,6 +14,7 @@ from editor.assist.models import (
 )
 from editor.assist.router import FEATURE_TIERS
 from editor.assist.selectors import completion_received
+from editor.assist.tiers import TIERS
 from editor.core.errors import Forbidden, Invalid
 from editor.rooms.models import Room
 from editor.rooms.permissions import Action, require

@@ -55,7 +55,9 @@ def _reply_of(tier: Tier, payload: Any) -> Reply:
 class ChatWire:
     name = "chat"
 
-    async def stream(self, tier: Tier, request: ModelRequest, reply: Reply) -> AsyncGenerator[str, None]:
+    async def stream(
+        self, tier: Tier, request: ModelRequest, reply: Reply
+    ) -> AsyncGenerator[str, None]:
         create = async_client(tier).chat.completions.with_streaming_response.create
         parser = SSEParser()
         reply.tool_calls = parser.state.tool_calls  # grows as the deltas arrive

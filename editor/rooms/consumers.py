@@ -16,7 +16,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from editor.accounts.services import profile_get
 from editor.api.ws_auth import access_recheck
-from editor.assist.relay import AssistSession
+from editor.assist.dispatch import AssistSession
 from editor.core import closecodes
 from editor.core.errors import NotFound
 from editor.rooms.events import room_group, user_group

@@ -13,8 +13,8 @@ The script checks every limit and, only if all pass, counts the request in all o
 so fifty parallel admissions against room for ten admit exactly ten. A token counter
 missing from Redis (first use this month, or Redis restarted) is seeded from the usage
 rows with SET NX before the script runs again. A refusal is recorded as a usage row with
-status "refused" and raised as QuotaExceeded: kind "quota" on the room socket (it is a
-ModelError) and 429 in the API (it is a FlintError).
+status "refused" and raised as QuotaExceeded, a FlintError whose code "quota" is the
+error kind on the room socket and whose status is the API's 429.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db.models import F, Sum
 
-from editor.assist.errors import QUOTA, ModelError
 from editor.core.errors import FlintError
 from editor.core.redis_clients import async_client, sync_client
 from editor.usage.limits import Limits, limits_get
@@ -97,15 +96,16 @@ return 1
 """
 
 
-class QuotaExceeded(ModelError, FlintError):
+class QuotaExceeded(FlintError):
     """A request refused by a limit: `reason` is rpm, streams, team_budget or task_budget."""
 
     status = 429
-    code = QUOTA
+    code = kind = "quota"  # `kind`: as a ModelError's, what the room socket's frame says
 
     def __init__(self, message: str, *, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(QUOTA, message, retry_after=retry_after, status=429)
+        super().__init__(message)
         self.reason = reason
+        self.retry_after = retry_after
 
 
 @dataclasses.dataclass

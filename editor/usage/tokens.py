@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Iterable
@@ -54,7 +55,7 @@ def count_tokens(text: str) -> int:
 
 
 def count_message_tokens(messages: Iterable[dict[str, Any]]) -> int:
-    """Chat messages: their text plus the few tokens of framing each message costs."""
+    """Chat messages: their text and tool calls plus the few tokens of framing each costs."""
     total = 3
     for message in messages:
         total += 4
@@ -63,4 +64,18 @@ def count_message_tokens(messages: Iterable[dict[str, Any]]) -> int:
             total += count_tokens(content)
         elif isinstance(content, list):
             total += sum(count_tokens(part.get("text", "")) for part in content)
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") or {}
+            total += 4 + count_tokens(str(function.get("name") or ""))
+            total += count_tokens(str(function.get("arguments") or ""))
+    return total
+
+
+def count_request_tokens(
+    messages: Iterable[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+) -> int:
+    """A whole request as the model reads it: the messages and the tools' specs."""
+    total = count_message_tokens(messages)
+    if tools:
+        total += count_tokens(json.dumps(tools, ensure_ascii=False, separators=(",", ":")))
     return total

@@ -359,9 +359,9 @@ async def test_a_1000_tok_s_stream_goes_out_about_once_per_frame_interval(
 
 
 async def test_stale_routes_are_refreshed_behind_the_request(cast, tiers, monkeypatch):
-    from editor.assist import relay
+    from editor.assist import dispatch
 
-    monkeypatch.setattr(relay, "_ROUTES_TTL_S", 0.0)
+    monkeypatch.setattr(dispatch, "_ROUTES_TTL_S", 0.0)
     bob = await _join(cast.bob, cast.room)
 
     async def tier_of(request_id: str) -> str:
