@@ -201,16 +201,21 @@ def worker(args: argparse.Namespace) -> None:
     dashboard, naive, per_query = [], [], {}
     # usage_cube feeds totals, per model, errors and the top-N; usage_latency_counts feeds
     # the percentiles and the histogram (the dashboard runs each once).
-    parts = ("usage_cube", "usage_series", "usage_latency_counts", "completion_acceptance")
+    parts = {
+        name: getattr(selectors, name)
+        for name in ("usage_cube", "usage_series", "usage_latency_counts")
+    }
+    # The completions' acceptance is the assist app's figure (editor/assist/selectors.py).
+    parts["completion_acceptance"] = selectors.DASHBOARD_FIGURES["acceptance"]
     for _ in range(args.runs):
         reset_queries()
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
             selectors.usage_dashboard(filters=filters)
             dashboard.append(time.perf_counter() - started)
-        for name in parts:
+        for name, read in parts.items():
             started = time.perf_counter()
-            getattr(selectors, name)(filters=filters)
+            read(filters=filters)
             per_query.setdefault(name, []).append(time.perf_counter() - started)
         started = time.perf_counter()
         _naive(filters)

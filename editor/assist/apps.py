@@ -12,3 +12,8 @@ class AssistConfig(AppConfig):
         # The SDK's HTTP client logs every request at INFO: one line per keystroke of
         # inline completion would drown the server log.
         logging.getLogger("httpx2").setLevel(logging.WARNING)
+
+        from editor.assist.selectors import completion_acceptance
+        from editor.usage.selectors import dashboard_figure_add
+
+        dashboard_figure_add("acceptance", completion_acceptance)

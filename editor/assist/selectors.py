@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from editor.assist.models import CompletionFeedback, FeedbackEvent, QAMessage, RoomModelRoute
+from editor.usage.models import UsageEvent
+from editor.usage.selectors import UsageFilters, usage_events
 
 
 def completion_received(*, user_id: int, room_id: int, request_id: str) -> bool:
     """Whether this user was sent text of this inline completion in this room (its usage
     row: the request's owner, with tokens that came back)."""
-    from editor.usage.models import UsageEvent
-
     return UsageEvent.objects.filter(
         user_id=user_id,
         room_id=room_id,
@@ -75,16 +75,37 @@ def qa_turns_for_prompt(*, room_id: int, limit: int = 8) -> list[dict[str, str]]
 
 
 def completion_acceptance(
-    *, room_id: int | None = None, user_id: int | None = None
+    *, filters: UsageFilters | None = None, room_id: int | None = None
 ) -> dict[str, Any]:
-    """Shown, accepted and dismissed inline completions, and accepted / shown."""
-    query = CompletionFeedback.objects.all()
+    """Inline completions shown, accepted and dismissed, and the rate accepted / shown:
+    in one room, and/or within the usage dashboard's filters (its figure "acceptance").
+
+    Feedback rows carry no tier or model: with those filters, only feedback on a
+    completion whose usage row matches counts.
+    """
+    feedback = CompletionFeedback.objects.all()
     if room_id is not None:
-        query = query.filter(room_id=room_id)
-    if user_id is not None:
-        query = query.filter(user_id=user_id)
-    totals = query.aggregate(
+        feedback = feedback.filter(room_id=room_id)
+    if filters is not None:
+        feedback = _within(feedback, filters)
+    counts = feedback.aggregate(
         **{event: Count("id", filter=Q(event=event)) for event in FeedbackEvent.values}
     )
-    shown = totals["shown"]
-    return {**totals, "rate": (totals["accepted"] / shown) if shown else None}
+    shown = counts[FeedbackEvent.SHOWN]
+    return {**counts, "rate": counts[FeedbackEvent.ACCEPTED] / shown if shown else None}
+
+
+def _within(feedback: QuerySet[CompletionFeedback], filters: UsageFilters) -> QuerySet:
+    feedback = feedback.filter(created_at__gte=filters.start, created_at__lt=filters.end)
+    if filters.scope is not None:
+        feedback = feedback.filter(room__team_id__in=filters.scope)
+    if filters.team_id is not None:
+        feedback = feedback.filter(room__team_id=filters.team_id)
+    if filters.user_id is not None:
+        feedback = feedback.filter(user_id=filters.user_id)
+    if filters.feature and filters.feature != "inline_completion":
+        feedback = feedback.none()
+    if filters.tier or filters.model:
+        matching = usage_events(filters=filters).filter(feature="inline_completion")
+        feedback = feedback.filter(request_id__in=matching.values("request_id"))
+    return feedback

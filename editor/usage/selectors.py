@@ -11,7 +11,7 @@ rows remain the source of the CSV export. bench/usage_bench.py times it over 1M 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -352,35 +352,14 @@ def _named(rows: list[dict[str, Any]], key: str, names) -> list[dict[str, Any]]:
     return rows
 
 
-def completion_acceptance(*, filters: UsageFilters) -> dict[str, Any]:
-    """Inline completions shown and accepted in range: the rate is accepted / shown.
+# Figures other apps add to the dashboard: {name: reader of the filters}. The assist app
+# adds the completions' acceptance (editor/assist/apps.py), so usage imports no feature.
+DASHBOARD_FIGURES: dict[str, Callable[..., Any]] = {}
 
-    Feedback rows carry no tier or model: with those filters, only feedback on a
-    completion whose usage row matches counts.
-    """
-    from editor.assist.models import CompletionFeedback, FeedbackEvent
 
-    feedback = CompletionFeedback.objects.filter(
-        created_at__gte=filters.start, created_at__lt=filters.end
-    )
-    if filters.scope is not None:
-        feedback = feedback.filter(room__team_id__in=filters.scope)
-    if filters.team_id is not None:
-        feedback = feedback.filter(room__team_id=filters.team_id)
-    if filters.user_id is not None:
-        feedback = feedback.filter(user_id=filters.user_id)
-    if filters.feature and filters.feature != "inline_completion":
-        feedback = feedback.none()
-    if filters.tier or filters.model:
-        matching = usage_events(filters=filters).filter(feature="inline_completion")
-        feedback = feedback.filter(request_id__in=matching.values("request_id"))
-    counts = feedback.aggregate(
-        shown=Count("id", filter=Q(event=FeedbackEvent.SHOWN)),
-        accepted=Count("id", filter=Q(event=FeedbackEvent.ACCEPTED)),
-        dismissed=Count("id", filter=Q(event=FeedbackEvent.DISMISSED)),
-    )
-    counts["rate"] = counts["accepted"] / counts["shown"] if counts["shown"] else None
-    return counts
+def dashboard_figure_add(name: str, read: Callable[..., Any]) -> None:
+    """Add a figure to every dashboard: `read(filters=UsageFilters)` gives its value."""
+    DASHBOARD_FIGURES[name] = read
 
 
 def usage_export_rows(*, filters: UsageFilters) -> Iterator[tuple]:
@@ -432,7 +411,7 @@ def usage_dashboard(*, filters: UsageFilters) -> dict[str, Any]:
         "histogram": usage_ttft_histogram(filters=filters, counts=counts),
         "top_users": usage_top_users(filters=filters, cube=cube),
         "top_teams": usage_top_teams(filters=filters, cube=cube),
-        "acceptance": completion_acceptance(filters=filters),
+        **{name: read(filters=filters) for name, read in DASHBOARD_FIGURES.items()},
         "tasks": deep_tasks_summary(filters=filters),
         "now": activity_now(scope=filters.scope, team_id=filters.team_id),
         "generated_at": timezone.now(),

@@ -14,10 +14,10 @@ from django.utils import timezone
 from editor.usage import selectors
 from editor.usage.buckets import METRICS, TTFT_BUCKET_EDGES, bucket_of
 from editor.usage.models import UsageEvent, UsageHour, UsageHourLatency
-from editor.usage.percentiles import percentiles_by_group
 from editor.usage.rollups import hour_floor, rollup_rebuild
 from editor.usage.selectors import UsageFilters
 from editor.usage.services import usage_record
+from tests.usage.percentiles import percentiles_by_group
 from tests.usage.seed import START, seed_usage
 
 

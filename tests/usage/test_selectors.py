@@ -7,10 +7,11 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from editor.assist.selectors import completion_acceptance
 from editor.usage import selectors
 from editor.usage.models import UsageEvent
-from editor.usage.percentiles import percentiles_by_group
 from editor.usage.selectors import UsageFilters
+from tests.usage.percentiles import percentiles_by_group
 from tests.usage.seed import END, START, seed_usage
 
 pytestmark = pytest.mark.django_db
@@ -118,9 +119,9 @@ def test_top_people_and_teams_by_tokens(seeded):
 
 
 def test_acceptance_rate(seeded):
-    everyone = selectors.completion_acceptance(filters=staff_view())
+    everyone = completion_acceptance(filters=staff_view())
     assert (everyone["shown"], everyone["accepted"], everyone["rate"]) == (4, 2, 0.5)
-    acme = selectors.completion_acceptance(filters=staff_view(scope=(seeded.team.pk,)))
+    acme = completion_acceptance(filters=staff_view(scope=(seeded.team.pk,)))
     assert (acme["shown"], acme["accepted"], acme["dismissed"]) == (3, 1, 1)
     assert acme["rate"] == 1 / 3
 
@@ -141,9 +142,9 @@ def test_filters_narrow_every_figure(seeded):
     only = staff_view(user_id=seeded.bob.pk, feature="qa")
     totals = selectors.usage_totals(by_model=selectors.usage_by_model(filters=only))
     assert (totals["requests"], totals["errors"], totals["prompt_tokens"]) == (1, 1, 50)
-    assert selectors.completion_acceptance(filters=only)["shown"] == 0
+    assert completion_acceptance(filters=only)["shown"] == 0
     deep = staff_view(tier="deep")
-    assert selectors.completion_acceptance(filters=deep)["shown"] == 0
+    assert completion_acceptance(filters=deep)["shown"] == 0
 
 
 def test_the_percentile_fallback_agrees_with_the_database_on_every_engine(seeded):
