@@ -324,7 +324,7 @@ def test_no_template_has_an_inline_script_or_event_handler():
 @pytest.mark.live
 @pytest.mark.browser
 def test_page_never_writes_an_untrusted_colour_into_a_cursor_style(
-    live_flint, transactional_db, allow_sync_orm, cast, request
+    live_flint, transactional_db, allow_sync_orm, cast, request, browser
 ):
     """Defence in depth: a state that skipped the server's check still draws safely.
 
@@ -333,44 +333,39 @@ def test_page_never_writes_an_untrusted_colour_into_a_cursor_style(
     the CSP all along (launch_browser fails the test on a violation), and CodeMirror's
     <style> elements carry the nonce.
     """
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from editor.projects.services import file_create
-    from tests.support.browser import launch_browser, open_room_as, screenshot_path
+    from tests.support.browser import open_room_as, screenshot_path
 
     file_create(room=cast.room, actor=cast.alice, path="src/a.py", text="x = 1\ny = 2\n")
-    with sync_playwright() as playwright:
-        browser = launch_browser(playwright)
-        try:
-            alice = open_room_as(browser, live_flint, cast.alice, cast.room)
-            alice.locator(".tree-row[data-path='src/a.py']").click()
-            expect(alice.locator("[data-doc-conn]")).to_have_attribute("data-state", "synced")
-            alice.locator(".editor-host:not([hidden]) .cm-content").click()
-            alice.keyboard.press("Control+End")
-            alice.evaluate(
-                """(css) => {
-                  const e = window.flintRoom.editor;
-                  const aw = e.tabs.get(e.active).session.awareness;
-                  const cursor = aw.getLocalState().cursor;
-                  const user = { name: "Mallory", color: css, colorLight: css };
-                  aw.states.set(424242, { user, cursor });
-                  aw.meta.set(424242, { clock: 1, lastUpdated: Date.now() });
-                  aw.emit("change", [{ added: [424242], updated: [], removed: [] }, "remote"]);
-                }""",
-                CSS_COLOUR,
-            )
-            caret = alice.locator(".cm-ySelectionCaret", has_text="Mallory")
-            expect(caret).to_have_count(1)
-            style = caret.get_attribute("style")
-            assert "position" not in style and "url(" not in style, style
-            assert "#64748b" in style or "rgb(100, 116, 139)" in style, style
-            unsigned = alice.evaluate(
-                "[...document.querySelectorAll('style')].filter((s) => !s.nonce).length"
-            )
-            assert unsigned == 0
-            alice.screenshot(path=screenshot_path(request, "forged-colour-neutralised"))
-        finally:
-            browser.close()
+    alice = open_room_as(browser, live_flint, cast.alice, cast.room)
+    alice.locator(".tree-row[data-path='src/a.py']").click()
+    expect(alice.locator("[data-doc-conn]")).to_have_attribute("data-state", "synced")
+    alice.locator(".editor-host:not([hidden]) .cm-content").click()
+    alice.keyboard.press("Control+End")
+    alice.evaluate(
+        """(css) => {
+          const e = window.flintRoom.editor;
+          const aw = e.tabs.get(e.active).session.awareness;
+          const cursor = aw.getLocalState().cursor;
+          const user = { name: "Mallory", color: css, colorLight: css };
+          aw.states.set(424242, { user, cursor });
+          aw.meta.set(424242, { clock: 1, lastUpdated: Date.now() });
+          aw.emit("change", [{ added: [424242], updated: [], removed: [] }, "remote"]);
+        }""",
+        CSS_COLOUR,
+    )
+    caret = alice.locator(".cm-ySelectionCaret", has_text="Mallory")
+    expect(caret).to_have_count(1)
+    style = caret.get_attribute("style")
+    assert "position" not in style and "url(" not in style, style
+    assert "#64748b" in style or "rgb(100, 116, 139)" in style, style
+    unsigned = alice.evaluate(
+        "[...document.querySelectorAll('style')].filter((s) => !s.nonce).length"
+    )
+    assert unsigned == 0
+    alice.screenshot(path=screenshot_path(request, "forged-colour-neutralised"))
 
 
 def test_api_docs_page_loads_its_scripts_from_this_site_under_the_policy(cast):
