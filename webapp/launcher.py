@@ -24,6 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -287,47 +288,89 @@ def _display_host(host: str) -> str:
     return "127.0.0.1" if host in {"0.0.0.0", ""} else host  # noqa: S104
 
 
+@dataclass(frozen=True)
+class LaunchConfig:
+    """Where and how this launch runs, read once from the environment and the settings."""
+
+    host: str
+    port: int
+    concurrency: int
+    display: str  # the host as a browser reaches it (0.0.0.0 is not an address to open)
+    data_dir: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.display}:{self.port}/"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+
 def run(launcher: Launcher) -> int:
+    """Start everything, say where Flint is, then watch until a signal or a death."""
+    settings = _load_settings()
+    config = config_read(settings)
+    launcher.take_lock(config.data_dir, config.url)
+    check_port_free(config.host, config.port, config.display)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", DJANGO_SETTINGS_MODULE="webapp.settings")
+    redis_start(launcher, settings, env, config.data_dir)
+    launcher.check_stop()
+    migrations_apply(launcher, env, config.log_dir)
+    demo_port = start_demo_models(launcher, settings, env, config.log_dir)
+    app_start(launcher, env, config)
+    if (code := wait_healthy(launcher, settings, config)) is not None:
+        return code
+    welcome_say(config, demo_port)
+    return watch(launcher)
+
+
+def config_read(settings) -> LaunchConfig:
     from webapp.env import env_int, env_str
 
-    settings = _load_settings()
     try:
         port = env_int("PORT", 8000, minimum=1)
         concurrency = env_int("FLINT_WORKER_CONCURRENCY", 2, minimum=1)
     except Exception as exc:
         raise LaunchError(f"Configuration error: {exc}") from None
     host = env_str("HOST", "127.0.0.1")
-    display = _display_host(host)
-    url = f"http://{display}:{port}/"
-    data_dir: Path = settings.DATA_DIR
-    log_dir = data_dir / "logs"
+    return LaunchConfig(
+        host=host,
+        port=port,
+        concurrency=concurrency,
+        display=_display_host(host),
+        data_dir=settings.DATA_DIR,
+    )
 
-    launcher.take_lock(data_dir, url)
-    check_port_free(host, port, display)
 
-    env = dict(os.environ, PYTHONUNBUFFERED="1", DJANGO_SETTINGS_MODULE="webapp.settings")
+def redis_start(launcher: Launcher, settings, env: dict[str, str], data_dir: Path) -> None:
+    """Use REDIS_URL if set; otherwise start the embedded Redis and point `env` at it."""
+    from webapp.env import env_str
+
     if env_str("REDIS_URL"):
         say(f"Using the Redis at REDIS_URL ({settings.REDIS_URL.split('@')[-1]})")
-    else:
-        from editor.core.embedded_redis import EmbeddedRedis
+        return
+    from editor.core.embedded_redis import EmbeddedRedis
 
-        embedded = EmbeddedRedis(data_dir)
-        if len(str(embedded.socket)) > UNIX_SOCKET_PATH_MAX:
-            raise LaunchError(
-                f"The embedded Redis socket path {embedded.socket} is longer than a unix "
-                "socket may be; set FLINT_DATA_DIR to a shorter directory."
-            )
-        try:
-            env["REDIS_URL"] = embedded.start()
-        except RuntimeError as exc:
-            raise LaunchError(str(exc)) from None
-        launcher.redis = embedded
-        say(f"Embedded Redis on {embedded.socket}")
-    launcher.check_stop()
+    embedded = EmbeddedRedis(data_dir)
+    if len(str(embedded.socket)) > UNIX_SOCKET_PATH_MAX:
+        raise LaunchError(
+            f"The embedded Redis socket path {embedded.socket} is longer than a unix "
+            "socket may be; set FLINT_DATA_DIR to a shorter directory."
+        )
+    try:
+        env["REDIS_URL"] = embedded.start()
+    except RuntimeError as exc:
+        raise LaunchError(str(exc)) from None
+    launcher.redis = embedded
+    say(f"Embedded Redis on {embedded.socket}")
 
+
+def migrations_apply(launcher: Launcher, env: dict[str, str], log_dir: Path) -> None:
+    """Run `migrate` to the end, its output in the terminal, before anything serves."""
     say("Applying database migrations")
-    python = sys.executable
-    migrate = launcher.start("migrate", [python, "manage.py", "migrate", "--noinput"], env, log_dir)
+    args = [sys.executable, "manage.py", "migrate", "--noinput"]
+    migrate = launcher.start("migrate", args, env, log_dir)
     while migrate.alive():
         launcher.pump(0.2)
         launcher.check_stop()
@@ -342,18 +385,23 @@ def run(launcher: Launcher) -> int:
     migrate.close()
     launcher.children.remove(migrate)
 
-    demo_port = start_demo_models(launcher, settings, env, log_dir)
 
+def app_start(launcher: Launcher, env: dict[str, str], config: LaunchConfig) -> None:
+    """The Celery worker (with beat) and daphne."""
+    python = sys.executable
     worker_args = [python, "-m", "celery", "-A", "webapp", "worker", "--loglevel", "INFO"]
-    worker_args += ["--concurrency", str(concurrency), "-n", "flint@%h"]
+    worker_args += ["--concurrency", str(config.concurrency), "-n", "flint@%h"]
     # One worker on one machine: it also runs the periodic jobs (the lost-task sweep).
-    worker_args += ["--beat", "--schedule", str(data_dir / "celerybeat-schedule")]
-    launcher.start("worker", worker_args, env, log_dir)
-    daphne_args = [python, "-m", "webapp.serve", "-b", host, "-p", str(port)]
-    launcher.start("web", daphne_args, env, log_dir)
+    worker_args += ["--beat", "--schedule", str(config.data_dir / "celerybeat-schedule")]
+    launcher.start("worker", worker_args, env, config.log_dir)
+    daphne_args = [python, "-m", "webapp.serve", "-b", config.host, "-p", str(config.port)]
+    launcher.start("web", daphne_args, env, config.log_dir)
 
+
+def wait_healthy(launcher: Launcher, settings, config: LaunchConfig) -> int | None:
+    """Wait for /healthz to answer 200; an exit code if a process died meanwhile."""
     allowed = [h.lstrip(".") for h in settings.ALLOWED_HOSTS if h not in {"*", ""}]
-    host_header = allowed[0] if allowed else display
+    host_header = allowed[0] if allowed else config.display
     deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
     status, body = None, ""
     while time.monotonic() < deadline:
@@ -361,20 +409,23 @@ def run(launcher: Launcher) -> int:
         launcher.check_stop()
         if (dead := launcher.dead_child()) or launcher.redis_died():
             return report_death(launcher, dead)
-        status, body = health_status(f"http://{display}:{port}/", host_header)
+        status, body = health_status(config.url, host_header)
         if status == 200:
-            break
+            return None
         if status == 400:
             raise LaunchError(
                 f"Django refused the Host header {host_header!r}: add the address you "
                 "use to ALLOWED_HOSTS."
             )
-    else:
-        raise LaunchError(
-            f"Flint did not become healthy within {HEALTH_TIMEOUT_SECONDS:.0f}s. "
-            f"Last /healthz answer ({status}): {body}"
-        )
+    raise LaunchError(
+        f"Flint did not become healthy within {HEALTH_TIMEOUT_SECONDS:.0f}s. "
+        f"Last /healthz answer ({status}): {body}"
+    )
 
+
+def welcome_say(config: LaunchConfig, demo_port: int | None) -> None:
+    """Where Flint is, how to get in, which models answer, where the logs are."""
+    url = config.url
     first = _first_account_pending()
     say()
     say(f"Flint is running at {url}")
@@ -387,9 +438,12 @@ def run(launcher: Launcher) -> int:
         say(f"Models: DEMO MODE, Flint's simulator on 127.0.0.1:{demo_port} answers for every")
         say("tier, and the pages say so. For a real model server set OPENAI_BASE_URL and")
         say("OPENAI_API_KEY (or per tier, docs/CONFIGURATION.md) before `make run`.")
-    say(f"Logs: {log_dir}/. Press Ctrl-C to stop.")
+    say(f"Logs: {config.log_dir}/. Press Ctrl-C to stop.")
     say()
 
+
+def watch(launcher: Launcher) -> int:
+    """Copy output until a signal (exit 0) or a process dies on its own (exit 1)."""
     while True:
         launcher.pump(0.5)
         if launcher.stop_signal is not None:

@@ -12,7 +12,16 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from editor.agents.changesets import changeset_apply, changeset_reject, changeset_undo
-from editor.agents.present import comment_out, run_out, task_brief
+from editor.agents.present import (
+    CommentOut,
+    ReviewDetailOut,
+    ReviewOut,
+    TaskDetailOut,
+    TaskOut,
+    comment_out,
+    run_out,
+    task_brief,
+)
 from editor.agents.review import review_comment_resolve, review_start
 from editor.agents.selectors import (
     comment_get,
@@ -34,77 +43,9 @@ class TaskIn(Schema):
     attempts: int = 1
 
 
-class TaskOut(Schema):
-    id: int
-    room: int
-    created_by: str | None
-    prompt: str
-    scope: list[str]
-    status: str
-    group: str
-    variant: int
-    variants: int
-    picked: bool
-    retry_of: int | None
-    model: str
-    steps_used: int
-    tokens_used: int
-    seconds_used: float
-    summary: str
-    error_kind: str
-    error_message: str
-    commands_enabled: bool | None
-    cancel_requested: bool
-    worker: str
-    heartbeat_at: str | None
-    created_at: str | None
-    started_at: str | None
-    finished_at: str | None
-
-
 class StartedOut(Schema):
     group: str
     tasks: list[TaskOut]
-
-
-class StepOut(Schema):
-    seq: int
-    kind: str
-    tool: str
-    text: str
-    tokens: int
-    at: str | None
-
-
-class HunkOut(Schema):
-    index: int
-    header: str
-    old_start: int
-    old_count: int
-    new_start: int
-    new_count: int
-    lines: list[str]
-
-
-class ChangeOut(Schema):
-    path: str
-    file_id: int | None
-    doc_id: str | None
-    change: str
-    status: str
-    conflicts: list[dict[str, Any]]
-    applied_hunks: list[int] | None
-    applied_at: str | None
-    applied_by: str | None
-    diff: str
-    hunks: list[HunkOut]
-    added: int
-    removed: int
-
-
-class TaskDetailOut(TaskOut):
-    steps: list[StepOut]
-    changes: list[ChangeOut]
 
 
 class ApplyIn(Schema):
@@ -132,40 +73,6 @@ class ReviewIn(Schema):
     target: Literal["file", "task"]
     path: str | None = None
     task_id: int | None = None
-
-
-class CommentOut(Schema):
-    id: int
-    run: int
-    task: int | None
-    path: str
-    doc_id: str | None
-    line: int
-    line_text: str
-    severity: str
-    body: str
-    resolved: bool
-    resolved_by: str | None
-    resolved_at: str | None
-    created_at: str | None
-
-
-class ReviewOut(Schema):
-    id: int
-    room: int
-    target: str
-    path: str
-    task: int | None
-    status: str
-    model: str
-    error_kind: str
-    error_message: str
-    created_at: str | None
-    finished_at: str | None
-
-
-class ReviewDetailOut(ReviewOut):
-    comments: list[CommentOut]
 
 
 class ResolveIn(Schema):

@@ -1,109 +1,194 @@
-"""Tasks, steps, changes and comments as JSON: the one shape for the API and the room socket."""
+"""Tasks, steps, changes and comments as JSON: the one shape for the API and the room socket.
+
+Each shape is declared once, as the API's output schema; the presenters fill its fields
+from a row (by name, or by the few values computed below), so the socket events and the
+API answers cannot drift apart. Times are ISO 8601 strings.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from ninja import Schema
 
 from editor.agents.diffs import file_diff
 from editor.agents.models import ChangeFile, ReviewComment, ReviewRun, Task, TaskStep
 
 
-def _at(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+class TaskOut(Schema):
+    id: int
+    room: int
+    created_by: str | None
+    prompt: str
+    scope: list[str]
+    status: str
+    group: str
+    variant: int
+    variants: int
+    picked: bool
+    retry_of: int | None
+    model: str
+    steps_used: int
+    tokens_used: int
+    seconds_used: float
+    summary: str
+    error_kind: str
+    error_message: str
+    commands_enabled: bool | None
+    cancel_requested: bool
+    worker: str
+    heartbeat_at: str | None
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
 
 
-def task_brief(task: Task) -> dict[str, Any]:
-    return {
-        "id": task.pk,
-        "room": task.room_id,
-        "created_by": task.created_by.get_username() if task.created_by_id else None,
-        "prompt": task.prompt,
-        "scope": task.scope,
-        "status": task.status,
-        "group": str(task.group),
-        "variant": task.variant,
-        "variants": task.variants,
-        "picked": task.picked,
-        "retry_of": task.retry_of_id,
-        "model": task.model,
-        "steps_used": task.steps_used,
-        "tokens_used": task.tokens_used,
-        "seconds_used": round(task.seconds_used, 2),
-        "summary": task.summary,
-        "error_kind": task.error_kind,
-        "error_message": task.error_message,
-        "commands_enabled": task.commands_enabled,
-        "cancel_requested": task.cancel_requested_at is not None,
-        "worker": task.worker,
-        "heartbeat_at": _at(task.heartbeat_at),
-        "created_at": _at(task.created_at),
-        "started_at": _at(task.started_at),
-        "finished_at": _at(task.finished_at),
-    }
+class StepOut(Schema):
+    seq: int
+    kind: str
+    tool: str
+    text: str
+    tokens: int
+    at: str | None
 
 
-def step_out(step: TaskStep) -> dict[str, Any]:
-    return {
-        "seq": step.seq,
-        "kind": step.kind,
-        "tool": step.tool,
-        "text": step.text,
-        "tokens": step.tokens,
-        "at": _at(step.created_at),
-    }
+class HunkOut(Schema):
+    index: int
+    header: str
+    old_start: int
+    old_count: int
+    new_start: int
+    new_count: int
+    lines: list[str]
 
 
-def change_out(change: ChangeFile, *, with_diff: bool = True) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "path": change.path,
-        "file_id": change.file_id,
-        "doc_id": str(change.doc_id) if change.doc_id else None,
-        "change": "add"
-        if change.base_text is None
-        else "delete"
-        if change.proposed_text is None
-        else "modify",
-        "status": change.status,
-        "conflicts": change.conflicts,
-        "applied_hunks": change.applied_hunks,
-        "applied_at": _at(change.applied_at),
-        "applied_by": change.applied_by.get_username() if change.applied_by_id else None,
-    }
-    if with_diff:
-        diff = file_diff(change.path, change.base_text, change.proposed_text)
-        out.update(diff=diff.text, hunks=diff.hunks_out(), added=diff.added, removed=diff.removed)
+class ChangeBriefOut(Schema):
+    """A changed file without its diff (what the socket sends when its status changes)."""
+
+    path: str
+    file_id: int | None
+    doc_id: str | None
+    change: str
+    status: str
+    conflicts: list[dict[str, Any]]
+    applied_hunks: list[int] | None
+    applied_at: str | None
+    applied_by: str | None
+
+
+class ChangeOut(ChangeBriefOut):
+    diff: str
+    hunks: list[HunkOut]
+    added: int
+    removed: int
+
+
+class TaskDetailOut(TaskOut):
+    steps: list[StepOut]
+    changes: list[ChangeOut]
+
+
+class ReviewOut(Schema):
+    id: int
+    room: int
+    target: str
+    path: str
+    task: int | None
+    status: str
+    model: str
+    error_kind: str
+    error_message: str
+    created_at: str | None
+    finished_at: str | None
+
+
+class CommentOut(Schema):
+    id: int
+    run: int
+    task: int | None
+    path: str
+    doc_id: str | None
+    line: int
+    line_text: str
+    severity: str
+    body: str
+    resolved: bool
+    resolved_by: str | None
+    resolved_at: str | None
+    created_at: str | None
+
+
+class ReviewDetailOut(ReviewOut):
+    comments: list[CommentOut]
+
+
+def _shaped(shape: type[Schema], row: Any, **computed: Any) -> dict[str, Any]:
+    """`shape`'s fields, each from `computed` or else the row's attribute of that name."""
+    out: dict[str, Any] = {}
+    for name in shape.model_fields:
+        value = computed[name] if name in computed else getattr(row, name)
+        out[name] = value.isoformat() if isinstance(value, datetime) else value
     return out
 
 
-def run_out(run: ReviewRun) -> dict[str, Any]:
-    return {
-        "id": run.pk,
-        "room": run.room_id,
-        "target": run.target,
-        "path": run.path,
-        "task": run.task_id,
-        "status": run.status,
-        "model": run.model,
-        "error_kind": run.error_kind,
-        "error_message": run.error_message,
-        "created_at": _at(run.created_at),
-        "finished_at": _at(run.finished_at),
+def _username(user: Any) -> str | None:
+    return user.get_username() if user is not None else None
+
+
+def task_brief(task: Task) -> dict[str, Any]:
+    return _shaped(
+        TaskOut,
+        task,
+        room=task.room_id,
+        created_by=_username(task.created_by) if task.created_by_id else None,
+        group=str(task.group),
+        retry_of=task.retry_of_id,
+        seconds_used=round(task.seconds_used, 2),
+        cancel_requested=task.cancel_requested_at is not None,
+    )
+
+
+def step_out(step: TaskStep) -> dict[str, Any]:
+    return _shaped(StepOut, step, at=step.created_at)
+
+
+def change_out(change: ChangeFile, *, with_diff: bool = True) -> dict[str, Any]:
+    if change.base_text is None:
+        kind = "add"
+    elif change.proposed_text is None:
+        kind = "delete"
+    else:
+        kind = "modify"
+    computed: dict[str, Any] = {
+        "doc_id": str(change.doc_id) if change.doc_id else None,
+        "change": kind,
+        "applied_by": _username(change.applied_by) if change.applied_by_id else None,
     }
+    if not with_diff:
+        return _shaped(ChangeBriefOut, change, **computed)
+    diff = file_diff(change.path, change.base_text, change.proposed_text)
+    return _shaped(
+        ChangeOut,
+        change,
+        **computed,
+        diff=diff.text,
+        hunks=diff.hunks_out(),
+        added=diff.added,
+        removed=diff.removed,
+    )
+
+
+def run_out(run: ReviewRun) -> dict[str, Any]:
+    return _shaped(ReviewOut, run, room=run.room_id, task=run.task_id)
 
 
 def comment_out(comment: ReviewComment) -> dict[str, Any]:
-    return {
-        "id": comment.pk,
-        "run": comment.run_id,
-        "task": comment.task_id,
-        "path": comment.path,
-        "doc_id": str(comment.doc_id) if comment.doc_id else None,
-        "line": comment.line,
-        "line_text": comment.line_text,
-        "severity": comment.severity,
-        "body": comment.body,
-        "resolved": comment.resolved,
-        "resolved_by": comment.resolved_by.get_username() if comment.resolved_by_id else None,
-        "resolved_at": _at(comment.resolved_at),
-        "created_at": _at(comment.created_at),
-    }
+    return _shaped(
+        CommentOut,
+        comment,
+        run=comment.run_id,
+        task=comment.task_id,
+        doc_id=str(comment.doc_id) if comment.doc_id else None,
+        resolved_by=_username(comment.resolved_by) if comment.resolved_by_id else None,
+    )

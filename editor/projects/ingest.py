@@ -58,7 +58,8 @@ _TYPE_REFUSALS = {
 }
 
 
-def _mb(n: int) -> str:
+def size_text(n: int) -> str:
+    """A size as a message shows it: whole megabytes from 1 MB, bytes below."""
     return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{n} bytes"
 
 
@@ -145,7 +146,7 @@ class _Budget:
             raise MoveToWorker()
         if self.total > self.limits.max_expanded:
             raise Invalid(
-                f"The upload expands to more than {_mb(self.limits.max_expanded)} "
+                f"The upload expands to more than {size_text(self.limits.max_expanded)} "
                 f"(reached while reading {path}).",
                 code="too_large",
             )
@@ -254,8 +255,8 @@ def scan(
         )
     if header_kept > limits.max_expanded:  # headers may refuse early, never accept
         raise Invalid(
-            f"The upload expands to {_mb(header_kept)}; at most {_mb(limits.max_expanded)} "
-            "is allowed.",
+            f"The upload expands to {size_text(header_kept)}; at most "
+            f"{size_text(limits.max_expanded)} is allowed.",
             code="too_large",
         )
     _check_file_folder_clash(result.kept.values(), dirs)
@@ -299,7 +300,7 @@ def _check_stream(
 ) -> None:
     if total > limits.max_expanded:
         raise Invalid(
-            f"The upload expands to more than {_mb(limits.max_expanded)} "
+            f"The upload expands to more than {size_text(limits.max_expanded)} "
             f"(reached at {shown(path)}).",
             code="too_large",
         )

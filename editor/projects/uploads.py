@@ -1,29 +1,24 @@
 """Upload services: start (stage + plan), process in the background, confirm, cancel, purge.
 
 An upload is staged aside (UploadEntry rows and blobs) and produces a plan: added,
-changed, unchanged, skipped. Nothing in the project changes until `upload_confirm`
-applies the plan in one transaction. Uploads merge into the project: files the upload
-does not mention are kept. Uploads up to FLINT_UPLOAD_INLINE_MAX_BYTES are staged inside
-the request; larger ones are saved to the staging folder and staged by a Celery worker,
-which reports "upload.progress" events to the room. An upload small in bytes but large in
-work (more than FLINT_UPLOAD_INLINE_MAX_ENTRIES entries, more than
+changed, unchanged, skipped (upload_plan.py). Nothing in the project changes until
+`upload_confirm` applies the plan in one transaction (upload_apply.py). Uploads merge into
+the project: files the upload does not mention are kept. Uploads up to
+FLINT_UPLOAD_INLINE_MAX_BYTES are staged inside the request; larger ones are saved to the
+staging folder (upload_staging.py) and staged by a Celery worker, which reports
+"upload.progress" events to the room. An upload small in bytes but large in work (more
+than FLINT_UPLOAD_INLINE_MAX_ENTRIES entries, more than
 FLINT_UPLOAD_INLINE_MAX_EXPANDED_BYTES expanded) goes to the worker too, as soon as that
 shows: a zip's entries are counted from its end record, before its directory is parsed.
-
-A changed file that is open in the editor (it has a live document) is changed through
-that document, as the smallest edit, so connected people see the new content at once;
-a text file replaced by a binary one has its document dropped and its sockets closed.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import time
 from datetime import timedelta
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -31,91 +26,32 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from editor.collab.selectors import docs_with_state
-from editor.collab.services import FILE_NOT_TEXT, doc_text_replace, documents_forget
 from editor.core.errors import Conflict, FlintError, Gone, Invalid, NotFound
-from editor.projects.archives import (
-    FolderItem,
-    FolderReader,
-    Reader,
-    TarReader,
-    ZipReader,
-    archive_kind,
-    check_magic,
-    zip_entry_count,
+from editor.projects.archives import Reader, archive_kind
+from editor.projects.blobs import blobs_collect
+from editor.projects.ingest import Limits, MoveToWorker, ProgressFn, StageResult, size_text, stage
+from editor.projects.models import Upload, UploadEntry, UploadStatus
+from editor.projects.paths import shown
+from editor.projects.upload_apply import staged_files_apply
+from editor.projects.upload_plan import upload_plan
+from editor.projects.upload_staging import (
+    archive_reader,
+    folder_reader,
+    source_persist,
+    staged_reader,
+    staging_dir,
 )
-from editor.projects.blobs import blob_exists, blobs_collect
-from editor.projects.ingest import (
-    Limits,
-    MoveToWorker,
-    ProgressFn,
-    StageResult,
-    _mb,
-    stage,
-    too_many_entries,
-)
-from editor.projects.models import ProjectFile, ProjectFolder, Upload, UploadEntry, UploadStatus
-from editor.projects.paths import parents, path_key, shown
-from editor.projects.selectors import file_hashes_current
 from editor.rooms.events import room_event_send
 from editor.rooms.models import Room
 from editor.rooms.permissions import Action, require
 
 log = logging.getLogger(__name__)
 
-PLAN_LISTED_MAX = 1000
 PROGRESS_EVERY_SECONDS = 0.3
 
 
 class UploadCancelled(Exception):
     """Raised inside a background ingest when the user cancelled it meanwhile."""
-
-
-def staging_dir(upload_id: Any) -> Path:
-    return Path(settings.FLINT_UPLOAD_STAGING_DIR) / str(upload_id)
-
-
-class _Reopenable:
-    """An uploaded file handed to a reader: 'closing' it only rewinds, the request owns it."""
-
-    def __init__(self, fh: File) -> None:
-        self.fh = fh
-        fh.seek(0)
-
-    def read(self, size: int = -1) -> bytes:
-        return self.fh.read(size)
-
-    def __enter__(self) -> _Reopenable:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.fh.seek(0)
-
-
-def _archive_reader(fh: BinaryIO, *, kind: str, name: str, limits: Limits) -> Reader:
-    if kind == "zip":
-        check_magic(fh, kind="zip", name=name)
-        inline = limits.inline_entries
-        bound = min(limits.member_cap, inline) if inline is not None else limits.member_cap
-        counts = zip_entry_count(fh, limit=bound)
-        if counts is not None:
-            claimed, counted = counts
-            if claimed > limits.member_cap:
-                raise too_many_entries(limits)
-            if inline is not None and max(claimed, counted) > inline:
-                raise MoveToWorker()
-            if counted > limits.member_cap:
-                raise too_many_entries(limits)
-        return ZipReader(fh, name=name)
-    return TarReader(fh, name=name, gzip=kind == "tar.gz")
-
-
-def _folder_reader(files: list[File], names: list[str], *, name: str) -> FolderReader:
-    items = [
-        FolderItem(path=n, size=f.size, open=lambda f=f: _Reopenable(f))
-        for f, n in zip(files, names, strict=True)
-    ]
-    return FolderReader(items, name=name)
 
 
 # --- start --------------------------------------------------------------------------------------
@@ -148,7 +84,8 @@ def upload_start(
     total = sum(f.size or 0 for f in files)
     if total > limits.max_bytes:
         raise Invalid(
-            f"The upload is {_mb(total)}; at most {_mb(limits.max_bytes)} can be uploaded at once.",
+            f"The upload is {size_text(total)}; at most {size_text(limits.max_bytes)} can be "
+            "uploaded at once.",
             code="too_large",
         )
     if len(files) > limits.max_files:
@@ -178,9 +115,9 @@ def upload_start(
             inline_limits = Limits.from_settings(inline=True)
             if kind:
                 handle = files[0].open("rb")
-                reader = _archive_reader(handle, kind=kind, name=names[0], limits=inline_limits)
+                reader = archive_reader(handle, kind=kind, name=names[0], limits=inline_limits)
             else:
-                reader = _folder_reader(files, names, name=source_name)
+                reader = folder_reader(files, names, name=source_name)
             _ingest(upload, reader, progress=None, limits=inline_limits)
             upload.refresh_from_db()
             return upload
@@ -203,7 +140,7 @@ def upload_start(
             if not upload.background:
                 shutil.rmtree(folder, ignore_errors=True)
     try:
-        _persist_source(folder, files, names, kind)
+        source_persist(folder, files, names, kind)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         upload.delete()
@@ -220,42 +157,7 @@ def _common_root(names: list[str]) -> str:
     return first.pop() if len(first) == 1 else f"{len(names)} files"
 
 
-def _persist_source(folder: Path, files: list[File], names: list[str], kind: str | None) -> None:
-    """Copy what the request received where a worker can read it (never at a user's path)."""
-    if kind:
-        with open(folder / "source", "wb") as out:
-            for chunk in files[0].chunks():
-                out.write(chunk)
-        manifest: dict[str, Any] = {"kind": kind, "name": names[0]}
-    else:
-        (folder / "files").mkdir()
-        for index, f in enumerate(files):
-            with open(folder / "files" / f"{index:06d}", "wb") as out:
-                for chunk in f.chunks():
-                    out.write(chunk)
-        manifest = {"kind": None, "names": names}
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-
-
-def _staged_reader(upload: Upload) -> Reader:
-    folder = staging_dir(upload.id)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    if manifest["kind"]:
-        return _archive_reader(
-            open(folder / "source", "rb"),
-            kind=manifest["kind"],
-            name=manifest["name"],
-            limits=Limits.from_settings(),
-        )
-    items = []
-    for index, name in enumerate(manifest["names"]):
-        file_path = folder / "files" / f"{index:06d}"
-        size = file_path.stat().st_size
-        items.append(FolderItem(path=name, size=size, open=lambda p=file_path: p.open("rb")))
-    return FolderReader(items, name=upload.source_name)
-
-
-# --- staging and the plan ------------------------------------------------------------------------
+# --- staging (in the request or a worker) ---------------------------------------------------------
 
 
 def _ingest(
@@ -289,60 +191,6 @@ def _ingest(
         raise UploadCancelled()
 
 
-def upload_plan(*, upload: Upload, result: StageResult | None = None) -> dict[str, Any]:
-    """Compare the staged entries with the project; Invalid if a file would meet a folder.
-
-    Open files are compared by their live text, not the row's possibly older copy.
-    """
-    existing = file_hashes_current(room_id=upload.room_id)
-    folder_keys = {path_key(p) for path, _ in existing.values() for p in parents(path)}
-    folder_keys |= set(
-        ProjectFolder.objects.filter(room_id=upload.room_id).values_list("path_key", flat=True)
-    )
-    lists: dict[str, list[str]] = {"added": [], "changed": [], "unchanged": []}
-    counts = {"added": 0, "changed": 0, "unchanged": 0}
-    total_bytes = 0
-    entries = UploadEntry.objects.filter(upload=upload).values_list(
-        "path", "path_key", "sha256", "size"
-    )
-    for path, key, sha, size in entries.order_by("path").iterator(chunk_size=2000):
-        total_bytes += size
-        if key in folder_keys:
-            raise Invalid(
-                f"{shown(path)} is a folder in the project but a file in the upload: rename "
-                "or delete the folder first.",
-                code="path_clash",
-            )
-        for parent in parents(path):
-            if path_key(parent) in existing:
-                raise Invalid(
-                    f"{shown(parent)} is a file in the project but a folder in the upload "
-                    f"(which holds {shown(path)}): rename or delete the file first.",
-                    code="path_clash",
-                )
-        current = existing.get(key)
-        if current is None:
-            bucket = "added"
-        elif current[1] == sha and current[0] == path:
-            bucket = "unchanged"
-        else:
-            bucket = "changed"
-        counts[bucket] += 1
-        if len(lists[bucket]) < PLAN_LISTED_MAX:
-            lists[bucket].append(path)
-    plan: dict[str, Any] = {"counts": counts, **lists, "bytes": total_bytes}
-    if result is not None:
-        counts["skipped"] = result.skipped_total
-        plan["skipped"] = result.skipped
-        plan["empty_folders"] = result.empty_folders
-    else:
-        counts["skipped"] = upload.plan.get("counts", {}).get("skipped", 0)
-        plan["skipped"] = upload.plan.get("skipped", [])
-        plan["empty_folders"] = upload.plan.get("empty_folders", [])
-    plan["listed_max"] = PLAN_LISTED_MAX
-    return plan
-
-
 # --- background ----------------------------------------------------------------------
 
 
@@ -374,7 +222,11 @@ def upload_process(*, upload_id: str) -> None:
         )
 
     try:
-        _ingest(upload, _staged_reader(upload), progress=progress)
+        _ingest(
+            upload,
+            staged_reader(staging_dir(upload.id), source_name=upload.source_name),
+            progress=progress,
+        )
     except UploadCancelled:
         return
     except FlintError as exc:
@@ -446,65 +298,8 @@ def upload_confirm(*, room: Room, actor: AbstractBaseUser, upload_id: Any) -> di
     except Invalid as exc:
         raise Conflict(exc.message, code=exc.code) from None
 
-    existing = {
-        f.path_key: f
-        for f in ProjectFile.objects.filter(room=room).only(
-            "id", "path", "path_key", "sha256", "blob", "doc_id", "editable"
-        )
-    }
-    hashes = file_hashes_current(room_id=room.pk)
-    live = docs_with_state(f.doc_id for f in existing.values())
-    fields = ["path", "kind", "editable", "size", "sha256", "language", "text", "blob"]
     now = timezone.now()
-    to_create: list[ProjectFile] = []
-    to_update: list[ProjectFile] = []
-    old_blobs: set[str] = set()
-    no_longer_text: list[Any] = []
-    for entry in UploadEntry.objects.filter(upload=upload).iterator(chunk_size=500):
-        if entry.blob and not blob_exists(entry.blob):
-            raise Conflict(f"The stored content of {shown(entry.path)} is missing. Upload again.")
-        values = {name: getattr(entry, name) for name in fields}
-        current = existing.get(entry.path_key)
-        if current is None:
-            to_create.append(
-                ProjectFile(room=room, path_key=entry.path_key, updated_by=actor, **values)
-            )
-        elif (
-            hashes.get(entry.path_key, ("", current.sha256))[1] != entry.sha256
-            or current.path != entry.path
-        ):
-            if current.blob and current.blob != entry.blob:
-                old_blobs.add(current.blob)
-            to_update.append(ProjectFile(id=current.id, updated_by=actor, updated_at=now, **values))
-            if current.doc_id in live:
-                # Forgetting the history instead would let connected clients sync the old
-                # text straight back; write the new text through the live document.
-                if entry.editable and entry.text is not None:
-                    doc_text_replace(
-                        doc_id=current.doc_id, text=entry.text, origin=f"upload:{upload.id}"
-                    )
-                else:
-                    no_longer_text.append(current.doc_id)
-        if len(to_create) >= 500:
-            ProjectFile.objects.bulk_create(to_create)
-            to_create = []
-        if len(to_update) >= 200:
-            ProjectFile.objects.bulk_update(to_update, [*fields, "updated_by", "updated_at"])
-            to_update = []
-    ProjectFile.objects.bulk_create(to_create)
-    ProjectFile.objects.bulk_update(to_update, [*fields, "updated_by", "updated_at"])
-    documents_forget(doc_ids=no_longer_text, reason=FILE_NOT_TEXT)
-    file_keys = set(existing) | set(
-        UploadEntry.objects.filter(upload=upload).values_list("path_key", flat=True)
-    )
-    ProjectFolder.objects.bulk_create(
-        [
-            ProjectFolder(room=room, path=f, path_key=path_key(f), created_by=actor)
-            for f in plan["empty_folders"]
-            if path_key(f) not in file_keys
-        ],
-        ignore_conflicts=True,
-    )
+    old_blobs = staged_files_apply(room=room, actor=actor, upload=upload, plan=plan, now=now)
     UploadEntry.objects.filter(upload=upload).delete()
     upload.status = UploadStatus.APPLIED
     upload.plan = plan

@@ -2,9 +2,9 @@
 import { Assistant } from "./room/assist/index.js";
 import { EditorArea } from "./room/editor/index.js";
 import { RoomPresence } from "./room/editor/people.js";
-import { FilesPane } from "./room/files/index.js";
+import { FilesPane } from "./room/projects/index.js";
 import { RoomSocket } from "./room/socket.js";
-import { TasksPanel } from "./room/tasks/index.js";
+import { TasksPanel } from "./room/agents/index.js";
 import { Banner, ConnectionIndicator, refusalText, showRole } from "./room/status.js";
 
 const root = document.getElementById("room");

@@ -1,4 +1,4 @@
-"""static/src/room/tasks/format.js: a late API answer never undoes a newer task.status event.
+"""static/src/room/agents/format.js: a late API answer never undoes a newer task.status event.
 
 A fast task can fail before the page's POST or GET answer arrives; the page once showed
 such a task "running" forever (seen in CI on tests/browser/test_tasks.py).
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-FORMAT = Path(__file__).resolve().parents[2] / "static" / "src" / "room" / "tasks" / "format.js"
+FORMAT = Path(__file__).resolve().parents[2] / "static" / "src" / "room" / "agents" / "format.js"
 CASES = [  # (incoming, known, stale)
     ("running", "failed", True),
     ("queued", "running", True),

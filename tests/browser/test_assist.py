@@ -14,10 +14,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from editor.assist.simulator import Simulator, SimulatorThread, rules_from
-from tests.support.browser import launch_browser, open_room_as, screenshot_path
+from tests.support.browser import open_room_as, screenshot_path
 from tests.support.live import LiveProcess, start_daphne
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
@@ -111,49 +111,44 @@ def _patient_expect():
 
 
 def test_ghost_text_appears_and_tab_inserts_it(
-    flint, transactional_db, allow_sync_orm, cast, request
+    flint, transactional_db, allow_sync_orm, cast, request, browser
 ):
     from editor.assist.models import CompletionFeedback
     from editor.projects.services import file_create
 
     file_create(room=cast.room, actor=cast.alice, path="src/greet.py", text="def greet(name):\n")
     file_create(room=cast.room, actor=cast.alice, path="src/other.py", text="GREETING = 'Hello'\n")
-    with sync_playwright() as playwright:
-        browser = launch_browser(playwright)
-        try:
-            alice = open_room_as(browser, flint, cast.alice, cast.room, width=1360, height=820)
-            open_file(alice, "src/other.py")
-            open_file(alice, "src/greet.py")
-            caret_at_end(alice)
-            alice.keyboard.type("    ")
-            ghost = alice.locator(".cm-assist-ghost")
-            expect(ghost.locator(".cm-assist-ghost-text")).to_have_text('return f"Hello, {name}!"')
-            expect(ghost.locator("[data-assist-model]")).to_have_text(MODEL)
-            expect(ghost.locator("[data-assist-demo-label]")).to_be_visible()
-            # The ghost is not in the text yet.
-            assert doc_text(alice) == "def greet(name):\n    "
-            alice.screenshot(path=screenshot_path(request, "1-ghost-text"))
+    alice = open_room_as(browser, flint, cast.alice, cast.room, width=1360, height=820)
+    open_file(alice, "src/other.py")
+    open_file(alice, "src/greet.py")
+    caret_at_end(alice)
+    alice.keyboard.type("    ")
+    ghost = alice.locator(".cm-assist-ghost")
+    expect(ghost.locator(".cm-assist-ghost-text")).to_have_text('return f"Hello, {name}!"')
+    expect(ghost.locator("[data-assist-model]")).to_have_text(MODEL)
+    expect(ghost.locator("[data-assist-demo-label]")).to_be_visible()
+    # The ghost is not in the text yet.
+    assert doc_text(alice) == "def greet(name):\n    "
+    alice.screenshot(path=screenshot_path(request, "1-ghost-text"))
 
-            alice.keyboard.press("Tab")
-            expect(ghost).to_have_count(0)
-            assert doc_text(alice) == 'def greet(name):\n    return f"Hello, {name}!"'
-            # An ordinary local edit: undo takes it back (with the spaces typed just
-            # before it, in one undo step), redo brings it again.
-            alice.keyboard.press("Control+z")
-            alice.wait_for_function(f"() => !({JS_DOC})().includes('return')")
-            alice.keyboard.press("Control+y")
-            alice.wait_for_function(f"() => ({JS_DOC})().endsWith('{{name}}!\"')")
-            alice.screenshot(path=screenshot_path(request, "2-accepted"))
+    alice.keyboard.press("Tab")
+    expect(ghost).to_have_count(0)
+    assert doc_text(alice) == 'def greet(name):\n    return f"Hello, {name}!"'
+    # An ordinary local edit: undo takes it back (with the spaces typed just
+    # before it, in one undo step), redo brings it again.
+    alice.keyboard.press("Control+z")
+    alice.wait_for_function(f"() => !({JS_DOC})().includes('return')")
+    alice.keyboard.press("Control+y")
+    alice.wait_for_function(f"() => ({JS_DOC})().endsWith('{{name}}!\"')")
+    alice.screenshot(path=screenshot_path(request, "2-accepted"))
 
-            # Esc dismisses a new suggestion.
-            caret_at_end(alice)
-            alice.keyboard.type("\n")
-            alice.keyboard.type(" ")
-            expect(ghost.locator(".cm-assist-ghost-text")).to_be_visible()
-            alice.keyboard.press("Escape")
-            expect(ghost).to_have_count(0)
-        finally:
-            browser.close()
+    # Esc dismisses a new suggestion.
+    caret_at_end(alice)
+    alice.keyboard.type("\n")
+    alice.keyboard.type(" ")
+    expect(ghost.locator(".cm-assist-ghost-text")).to_be_visible()
+    alice.keyboard.press("Escape")
+    expect(ghost).to_have_count(0)
     # Shown, accepted and dismissed reached the server (the acceptance rate).
     deadline = time.monotonic() + 10
     while True:
@@ -167,66 +162,61 @@ def test_ghost_text_appears_and_tab_inserts_it(
 
 
 def test_quick_edit_streams_to_the_room_and_lands_in_both_pages(
-    flint, transactional_db, allow_sync_orm, cast, request
+    flint, transactional_db, allow_sync_orm, cast, request, browser
 ):
     from editor.projects.services import file_create
 
     file_create(room=cast.room, actor=cast.alice, path="src/calc.py", text=CALC)
-    with sync_playwright() as playwright:
-        browser = launch_browser(playwright)
-        try:
-            alice = open_room_as(browser, flint, cast.alice, cast.room, width=1360, height=820)
-            bob = open_room_as(browser, flint, cast.bob, cast.room, width=1360, height=820)
-            open_file(alice, "src/calc.py")
-            open_file(bob, "src/calc.py")
+    alice = open_room_as(browser, flint, cast.alice, cast.room, width=1360, height=820)
+    bob = open_room_as(browser, flint, cast.bob, cast.room, width=1360, height=820)
+    open_file(alice, "src/calc.py")
+    open_file(bob, "src/calc.py")
 
-            select(alice, 0, len(CALC_SELECTION))
-            alice.keyboard.press("Control+k")
-            prompt = alice.locator("[data-qe-prompt] input")
-            expect(prompt).to_be_focused()
-            prompt.fill("rename x to total")
-            alice.screenshot(path=screenshot_path(request, "1-alice-asks"))
-            prompt.press("Enter")
+    select(alice, 0, len(CALC_SELECTION))
+    alice.keyboard.press("Control+k")
+    prompt = alice.locator("[data-qe-prompt] input")
+    expect(prompt).to_be_focused()
+    prompt.fill("rename x to total")
+    alice.screenshot(path=screenshot_path(request, "1-alice-asks"))
+    prompt.press("Enter")
 
-            # bob sees the diff stream in, with who asked and which model answers.
-            head = bob.locator(".cm-qe-head")
-            expect(head.locator("[data-qe-who]")).to_have_text("Alice")
-            expect(head).to_contain_text("rename x to total")
-            expect(head.locator("[data-assist-model]")).to_have_text(f"fast · {MODEL}")
-            expect(head.locator("[data-assist-demo-label]")).to_have_text("Simulated model (demo)")
-            expect(bob.locator("[data-qe-status='streaming']")).to_be_visible()
-            bob.screenshot(path=screenshot_path(request, "2-bob-sees-it-stream"))
-            expect(head).to_have_attribute("data-qe-status", "done")
-            expect(bob.locator(".cm-qe-add .cm-qe-add-line")).to_have_text(
-                ["    total = a + b", "    return total"]
-            )
-            expect(bob.locator(".cm-line.cm-qe-del")).to_have_count(2)
-            expect(head).to_contain_text("Alice decides")
-            expect(head.locator("[data-qe-action='accept']")).to_have_count(0)
+    # bob sees the diff stream in, with who asked and which model answers.
+    head = bob.locator(".cm-qe-head")
+    expect(head.locator("[data-qe-who]")).to_have_text("Alice")
+    expect(head).to_contain_text("rename x to total")
+    expect(head.locator("[data-assist-model]")).to_have_text(f"fast · {MODEL}")
+    expect(head.locator("[data-assist-demo-label]")).to_have_text("Simulated model (demo)")
+    expect(bob.locator("[data-qe-status='streaming']")).to_be_visible()
+    bob.screenshot(path=screenshot_path(request, "2-bob-sees-it-stream"))
+    expect(head).to_have_attribute("data-qe-status", "done")
+    expect(bob.locator(".cm-qe-add .cm-qe-add-line")).to_have_text(
+        ["    total = a + b", "    return total"]
+    )
+    expect(bob.locator(".cm-line.cm-qe-del")).to_have_count(2)
+    expect(head).to_contain_text("Alice decides")
+    expect(head.locator("[data-qe-action='accept']")).to_have_count(0)
 
-            # Meanwhile bob types elsewhere: the anchored change still lands right.
-            caret_at_end(bob)
-            bob.keyboard.type("# bob was here\n")
-            expect(alice.locator(".editor-host:not([hidden]) .cm-content")).to_contain_text(
-                "# bob was here"
-            )
-            alice.screenshot(path=screenshot_path(request, "3-alice-reviews"))
-            alice.locator(".cm-qe-head [data-qe-action='accept']").click()
+    # Meanwhile bob types elsewhere: the anchored change still lands right.
+    caret_at_end(bob)
+    bob.keyboard.type("# bob was here\n")
+    expect(alice.locator(".editor-host:not([hidden]) .cm-content")).to_contain_text(
+        "# bob was here"
+    )
+    alice.screenshot(path=screenshot_path(request, "3-alice-reviews"))
+    alice.locator(".cm-qe-head [data-qe-action='accept']").click()
 
-            expected = CALC_EDITED + CALC[len(CALC_SELECTION) :] + "# bob was here\n"
-            for page in (alice, bob):
-                page.wait_for_function(f"() => ({JS_DOC})() === {expected!r}")
-                expect(page.locator(".cm-qe-head")).to_have_count(0)
-            bob.screenshot(path=screenshot_path(request, "4-bob-after-accept"))
+    expected = CALC_EDITED + CALC[len(CALC_SELECTION) :] + "# bob was here\n"
+    for page in (alice, bob):
+        page.wait_for_function(f"() => ({JS_DOC})() === {expected!r}")
+        expect(page.locator(".cm-qe-head")).to_have_count(0)
+    bob.screenshot(path=screenshot_path(request, "4-bob-after-accept"))
 
-            # alice can undo what she accepted; bob sees it undone.
-            alice.locator(".editor-host:not([hidden]) .cm-content").focus()
-            alice.keyboard.press("Control+z")
-            original = CALC + "# bob was here\n"
-            for page in (alice, bob):
-                page.wait_for_function(f"() => ({JS_DOC})() === {original!r}")
-        finally:
-            browser.close()
+    # alice can undo what she accepted; bob sees it undone.
+    alice.locator(".editor-host:not([hidden]) .cm-content").focus()
+    alice.keyboard.press("Control+z")
+    original = CALC + "# bob was here\n"
+    for page in (alice, bob):
+        page.wait_for_function(f"() => ({JS_DOC})() === {original!r}")
 
 
 def ask(page, question):
@@ -236,217 +226,189 @@ def ask(page, question):
 
 
 def test_an_answer_streams_to_everyone_and_history_reloads(
-    flint, transactional_db, allow_sync_orm, cast, request
+    flint, transactional_db, allow_sync_orm, cast, request, browser
 ):
     from editor.projects.services import file_create
 
     file_create(room=cast.room, actor=cast.alice, path="src/calc.py", text=CALC)
-    with sync_playwright() as playwright:
-        browser = launch_browser(playwright)
-        try:
-            bob = open_room_as(browser, flint, cast.bob, cast.room, width=1360, height=820)
-            carol = open_room_as(browser, flint, cast.carol, cast.room, width=1360, height=820)
-            open_file(bob, "src/calc.py")
-            # A viewer reads along but cannot ask.
-            expect(carol.locator("[data-assist-question]")).to_be_disabled()
-            expect(carol.locator("[data-assist-viewer-note]")).to_be_visible()
+    bob = open_room_as(browser, flint, cast.bob, cast.room, width=1360, height=820)
+    carol = open_room_as(browser, flint, cast.carol, cast.room, width=1360, height=820)
+    open_file(bob, "src/calc.py")
+    # A viewer reads along but cannot ask.
+    expect(carol.locator("[data-assist-question]")).to_be_disabled()
+    expect(carol.locator("[data-assist-viewer-note]")).to_be_visible()
 
-            select(bob, 0, len(CALC_SELECTION))
-            ask(bob, "What does add do?")
-            for page, name in ((bob, "You"), (carol, "Bob")):
-                question = page.locator("[data-qa-question]").last
-                expect(question).to_contain_text("What does add do?")
-                expect(question.locator(".assist-who")).to_have_text(name)
-                expect(question).to_contain_text("src/calc.py")
-            # carol sees it while it streams, then whole.
-            answer = carol.locator("[data-qa-answer]").last
-            expect(answer).to_have_attribute("data-status", "streaming")
-            carol.screenshot(path=screenshot_path(request, "1-carol-sees-it-stream"))
-            for page in (bob, carol):
-                answer = page.locator("[data-qa-answer]").last
-                expect(answer).to_have_attribute("data-status", "ok")
-                expect(answer.locator("[data-assist-model]")).to_have_text(f"fast · {MODEL}")
-                expect(answer.locator("[data-assist-demo-label]")).to_be_visible()
-                expect(answer.locator("p").first).to_have_text(
-                    "add returns the sum of its two arguments."
-                )
-                expect(answer.locator("p code")).to_have_text("add")
-                expect(answer.locator(".assist-code pre")).to_have_text("print(add(2, 3))  # 5")
-                expect(answer.locator("[data-code-copy]")).to_be_visible()
-                expect(answer.locator(".assist-spinner")).to_have_count(0)
-            expect(bob.locator("[data-qa-answer] [data-code-apply]")).to_be_visible()
-            expect(carol.locator("[data-qa-answer] [data-code-apply]")).to_be_hidden()
-            bob.screenshot(path=screenshot_path(request, "2-bob-has-the-answer"))
+    select(bob, 0, len(CALC_SELECTION))
+    ask(bob, "What does add do?")
+    for page, name in ((bob, "You"), (carol, "Bob")):
+        question = page.locator("[data-qa-question]").last
+        expect(question).to_contain_text("What does add do?")
+        expect(question.locator(".assist-who")).to_have_text(name)
+        expect(question).to_contain_text("src/calc.py")
+    # carol sees it while it streams, then whole.
+    answer = carol.locator("[data-qa-answer]").last
+    expect(answer).to_have_attribute("data-status", "streaming")
+    carol.screenshot(path=screenshot_path(request, "1-carol-sees-it-stream"))
+    for page in (bob, carol):
+        answer = page.locator("[data-qa-answer]").last
+        expect(answer).to_have_attribute("data-status", "ok")
+        expect(answer.locator("[data-assist-model]")).to_have_text(f"fast · {MODEL}")
+        expect(answer.locator("[data-assist-demo-label]")).to_be_visible()
+        expect(answer.locator("p").first).to_have_text("add returns the sum of its two arguments.")
+        expect(answer.locator("p code")).to_have_text("add")
+        expect(answer.locator(".assist-code pre")).to_have_text("print(add(2, 3))  # 5")
+        expect(answer.locator("[data-code-copy]")).to_be_visible()
+        expect(answer.locator(".assist-spinner")).to_have_count(0)
+    expect(bob.locator("[data-qa-answer] [data-code-apply]")).to_be_visible()
+    expect(carol.locator("[data-qa-answer] [data-code-apply]")).to_be_hidden()
+    bob.screenshot(path=screenshot_path(request, "2-bob-has-the-answer"))
 
-            # History: a new page of bob's loads the conversation.
-            bob.reload()
-            expect(bob.locator("[data-conn]")).to_have_attribute("data-state", "live")
-            question = bob.locator("[data-qa-question]")
-            expect(question).to_have_count(1)
-            expect(question).to_contain_text("What does add do?")
-            expect(question.locator(".assist-who")).to_have_text("bob")
-            expect(bob.locator("[data-qa-answer] .assist-code pre")).to_have_text(
-                "print(add(2, 3))  # 5"
-            )
-            expect(bob.locator("[data-qa-answer] [data-assist-model]")).to_have_text(
-                f"fast · {MODEL}"
-            )
-        finally:
-            browser.close()
+    # History: a new page of bob's loads the conversation.
+    bob.reload()
+    expect(bob.locator("[data-conn]")).to_have_attribute("data-state", "live")
+    question = bob.locator("[data-qa-question]")
+    expect(question).to_have_count(1)
+    expect(question).to_contain_text("What does add do?")
+    expect(question.locator(".assist-who")).to_have_text("bob")
+    expect(bob.locator("[data-qa-answer] .assist-code pre")).to_have_text("print(add(2, 3))  # 5")
+    expect(bob.locator("[data-qa-answer] [data-assist-model]")).to_have_text(f"fast · {MODEL}")
 
 
 def test_faults_show_their_message_where_you_look_and_keep_partial_output(
-    flint, transactional_db, allow_sync_orm, cast, request
+    flint, transactional_db, allow_sync_orm, cast, request, browser
 ):
     from editor.projects.services import file_create
 
     file_create(room=cast.room, actor=cast.alice, path="src/calc.py", text=CALC)
     limited = "# [[sim:fault=429]]\n"  # every completion in this file is refused
     file_create(room=cast.room, actor=cast.alice, path="src/limited.py", text=limited)
-    with sync_playwright() as playwright:
-        browser = launch_browser(playwright)
-        try:
-            bob = open_room_as(browser, flint, cast.bob, cast.room, width=1360, height=820)
-            alice = open_room_as(browser, flint, cast.alice, cast.room, width=1360, height=820)
-            open_file(bob, "src/calc.py")
-            open_file(alice, "src/calc.py")
-            faults = [
-                ("model_down", "[[sim:fault=500]]", "The fast model failed (HTTP 500)", False),
-                ("rate_limited", "[[sim:fault=429]]", "The fast model is rate-limited", False),
-                ("cut_off", "[[sim:fault=cut after=12 tokens=60]]", "cut off mid-way", True),
-                ("timeout", "[[sim:fault=hang]]", "did not answer within 2 s", False),
-            ]
-            for number, (kind, marker, message, partial) in enumerate(faults, start=1):
-                ask(bob, f"Fault {number}? {marker}")
-                for page in (bob, alice):
-                    answer = page.locator("[data-qa-answer]").nth(number - 1)
-                    expect(answer).to_have_attribute("data-status", kind)
-                    expect(answer.locator(f"[data-qa-error='{kind}']")).to_contain_text(message)
-                    expect(answer.locator(".assist-spinner")).to_have_count(0)
-                    if partial:
-                        expect(answer.locator(".assist-msg-body")).not_to_be_empty()
-                        expect(answer.locator(".assist-partial")).to_have_text(
-                            "Cut off: the answer above is partial."
-                        )
-            expect(bob.locator("[data-qa-stop]")).to_have_count(0)
-            bob.screenshot(path=screenshot_path(request, "1-qa-faults"))
-
-            # A quick edit cut mid-way: the partial diff stays, labelled, in both pages.
-            select(bob, 0, len(CALC_SELECTION))
-            bob.keyboard.press("Control+k")
-            prompt = bob.locator("[data-qe-prompt] input")
-            prompt.fill("tidy it [[sim:fault=cut after=10 tokens=60]]")
-            prompt.press("Enter")
-            for page in (bob, alice):
-                head = page.locator(".cm-qe-head")
-                expect(head).to_have_attribute("data-qe-status", "error")
-                expect(head.locator("[data-qe-error='cut_off']")).to_contain_text("cut off mid-way")
-                expect(head.locator(".assist-partial")).to_have_text(
-                    "Cut off: the diff below is partial."
+    bob = open_room_as(browser, flint, cast.bob, cast.room, width=1360, height=820)
+    alice = open_room_as(browser, flint, cast.alice, cast.room, width=1360, height=820)
+    open_file(bob, "src/calc.py")
+    open_file(alice, "src/calc.py")
+    faults = [
+        ("model_down", "[[sim:fault=500]]", "The fast model failed (HTTP 500)", False),
+        ("rate_limited", "[[sim:fault=429]]", "The fast model is rate-limited", False),
+        ("cut_off", "[[sim:fault=cut after=12 tokens=60]]", "cut off mid-way", True),
+        ("timeout", "[[sim:fault=hang]]", "did not answer within 2 s", False),
+    ]
+    for number, (kind, marker, message, partial) in enumerate(faults, start=1):
+        ask(bob, f"Fault {number}? {marker}")
+        for page in (bob, alice):
+            answer = page.locator("[data-qa-answer]").nth(number - 1)
+            expect(answer).to_have_attribute("data-status", kind)
+            expect(answer.locator(f"[data-qa-error='{kind}']")).to_contain_text(message)
+            expect(answer.locator(".assist-spinner")).to_have_count(0)
+            if partial:
+                expect(answer.locator(".assist-msg-body")).not_to_be_empty()
+                expect(answer.locator(".assist-partial")).to_have_text(
+                    "Cut off: the answer above is partial."
                 )
-                expect(page.locator(".cm-qe-add")).not_to_have_count(0)
-                expect(head.locator(".assist-spinner")).to_have_count(0)
-            bob.screenshot(path=screenshot_path(request, "2-edit-cut-off"))
-            bob.locator(".cm-qe-head [data-qe-action='reject']").click()
-            for page in (bob, alice):
-                expect(page.locator(".cm-qe-head")).to_have_count(0)
-                page.wait_for_function(f"() => ({JS_DOC})() === {CALC!r}")
+    expect(bob.locator("[data-qa-stop]")).to_have_count(0)
+    bob.screenshot(path=screenshot_path(request, "1-qa-faults"))
 
-            # An inline completion that is rate-limited: a toast at the cursor.
-            open_file(bob, "src/limited.py")
-            caret_at_end(bob)
-            bob.keyboard.type("x = ")
-            toast = bob.locator("[data-assist-toast='rate_limited']")
-            expect(toast).to_contain_text("The fast model is rate-limited")
-            bob.screenshot(path=screenshot_path(request, "3-completion-rate-limited"))
-            expect(toast).to_have_count(0, timeout=10_000)  # it goes by itself
-        finally:
-            browser.close()
+    # A quick edit cut mid-way: the partial diff stays, labelled, in both pages.
+    select(bob, 0, len(CALC_SELECTION))
+    bob.keyboard.press("Control+k")
+    prompt = bob.locator("[data-qe-prompt] input")
+    prompt.fill("tidy it [[sim:fault=cut after=10 tokens=60]]")
+    prompt.press("Enter")
+    for page in (bob, alice):
+        head = page.locator(".cm-qe-head")
+        expect(head).to_have_attribute("data-qe-status", "error")
+        expect(head.locator("[data-qe-error='cut_off']")).to_contain_text("cut off mid-way")
+        expect(head.locator(".assist-partial")).to_have_text("Cut off: the diff below is partial.")
+        expect(page.locator(".cm-qe-add")).not_to_have_count(0)
+        expect(head.locator(".assist-spinner")).to_have_count(0)
+    bob.screenshot(path=screenshot_path(request, "2-edit-cut-off"))
+    bob.locator(".cm-qe-head [data-qe-action='reject']").click()
+    for page in (bob, alice):
+        expect(page.locator(".cm-qe-head")).to_have_count(0)
+        page.wait_for_function(f"() => ({JS_DOC})() === {CALC!r}")
+
+    # An inline completion that is rate-limited: a toast at the cursor.
+    open_file(bob, "src/limited.py")
+    caret_at_end(bob)
+    bob.keyboard.type("x = ")
+    toast = bob.locator("[data-assist-toast='rate_limited']")
+    expect(toast).to_contain_text("The fast model is rate-limited")
+    bob.screenshot(path=screenshot_path(request, "3-completion-rate-limited"))
+    expect(toast).to_have_count(0, timeout=10_000)  # it goes by itself
 
 
-def test_quick_edit_hunk_by_hunk(flint, transactional_db, allow_sync_orm, cast, request):
+def test_quick_edit_hunk_by_hunk(flint, transactional_db, allow_sync_orm, cast, request, browser):
     from editor.projects.services import file_create
 
     file_create(room=cast.room, actor=cast.alice, path="src/calc.py", text=CALC)
-    with sync_playwright() as playwright:
-        browser = launch_browser(playwright)
-        try:
-            alice = open_room_as(browser, flint, cast.alice, cast.room, width=1360, height=820)
-            bob = open_room_as(browser, flint, cast.bob, cast.room, width=1360, height=820)
-            open_file(alice, "src/calc.py")
-            open_file(bob, "src/calc.py")
-            select(alice, 0, len(CALC_SELECTION))
-            alice.keyboard.press("Control+k")
-            alice.locator("[data-qe-prompt] input").fill("type it")
-            alice.locator("[data-qe-prompt] input").press("Enter")
-            expect(alice.locator(".cm-qe-head")).to_have_attribute("data-qe-status", "done")
-            expect(alice.locator(".cm-qe-add")).to_have_count(2)
-            expect(bob.locator(".cm-qe-add")).to_have_count(2)
-            expect(alice.locator(".cm-qe-head")).to_contain_text("2 changes")
-            alice.screenshot(path=screenshot_path(request, "1-two-hunks"))
+    alice = open_room_as(browser, flint, cast.alice, cast.room, width=1360, height=820)
+    bob = open_room_as(browser, flint, cast.bob, cast.room, width=1360, height=820)
+    open_file(alice, "src/calc.py")
+    open_file(bob, "src/calc.py")
+    select(alice, 0, len(CALC_SELECTION))
+    alice.keyboard.press("Control+k")
+    alice.locator("[data-qe-prompt] input").fill("type it")
+    alice.locator("[data-qe-prompt] input").press("Enter")
+    expect(alice.locator(".cm-qe-head")).to_have_attribute("data-qe-status", "done")
+    expect(alice.locator(".cm-qe-add")).to_have_count(2)
+    expect(bob.locator(".cm-qe-add")).to_have_count(2)
+    expect(alice.locator(".cm-qe-head")).to_contain_text("2 changes")
+    alice.screenshot(path=screenshot_path(request, "1-two-hunks"))
 
-            # Reject the second hunk: it goes from both pages; the first stays to decide.
-            alice.locator(".cm-qe-add[data-qe-hunk='1'] [data-qe-action='reject-hunk']").click()
-            for page in (alice, bob):
-                expect(page.locator(".cm-qe-add")).to_have_count(1)
-                expect(page.locator(".cm-qe-add")).to_contain_text("def add(a: int, b: int)")
-            assert doc_text(alice) == CALC
-            # Accepting the last hunk closes the edit everywhere.
-            alice.locator(".cm-qe-head [data-qe-action='accept']").click()
-            expected = "def add(a: int, b: int) -> int:" + CALC[len("def add(a, b):") :]
-            for page in (alice, bob):
-                page.wait_for_function(f"() => ({JS_DOC})() === {expected!r}")
-                expect(page.locator(".cm-qe-head")).to_have_count(0)
-        finally:
-            browser.close()
+    # Reject the second hunk: it goes from both pages; the first stays to decide.
+    alice.locator(".cm-qe-add[data-qe-hunk='1'] [data-qe-action='reject-hunk']").click()
+    for page in (alice, bob):
+        expect(page.locator(".cm-qe-add")).to_have_count(1)
+        expect(page.locator(".cm-qe-add")).to_contain_text("def add(a: int, b: int)")
+    assert doc_text(alice) == CALC
+    # Accepting the last hunk closes the edit everywhere.
+    alice.locator(".cm-qe-head [data-qe-action='accept']").click()
+    expected = "def add(a: int, b: int) -> int:" + CALC[len("def add(a, b):") :]
+    for page in (alice, bob):
+        page.wait_for_function(f"() => ({JS_DOC})() === {expected!r}")
+        expect(page.locator(".cm-qe-head")).to_have_count(0)
 
 
 def test_only_the_asker_closes_or_narrows_a_quick_edit(
-    flint, transactional_db, allow_sync_orm, cast, request
+    flint, transactional_db, allow_sync_orm, cast, request, browser
 ):
     """bob's page says, in its awareness, that alice's edit is closed and narrowed to his
     text; alice's and carol's pages keep showing her proposal (issue #10, item 4)."""
     from editor.projects.services import file_create
 
     file_create(room=cast.room, actor=cast.alice, path="src/calc.py", text=CALC)
-    with sync_playwright() as playwright:
-        browser = launch_browser(playwright)
-        try:
-            alice = open_room_as(browser, flint, cast.alice, cast.room)
-            bob = open_room_as(browser, flint, cast.bob, cast.room)
-            carol = open_room_as(browser, flint, cast.carol, cast.room)
-            for page in (alice, bob, carol):
-                open_file(page, "src/calc.py")
-            select(alice, 0, len(CALC_SELECTION))
-            alice.keyboard.press("Control+k")
-            alice.locator("[data-qe-prompt] input").fill("rename x to total")
-            alice.locator("[data-qe-prompt] input").press("Enter")
-            for page in (bob, carol):
-                expect(page.locator(".cm-qe-head")).to_have_attribute("data-qe-status", "done")
-            bob.evaluate(
-                """() => {
-                  const room = window.flintRoom;
-                  const [id] = [...room.assistant.edits.entries.keys()];
-                  const session = room.editor.tabs.get(room.editor.active).session;
-                  session.awareness.setLocalStateField("assistEdits", {
-                    closed: [id], proposed: { [id]: "pwned = 1\\n" } });
-                }"""
-            )
-            carol.wait_for_function(
-                "() => { const e = window.flintRoom.editor;"
-                " const aw = e.tabs.get(e.active).session.awareness;"
-                " return [...aw.getStates().values()].some((s) => s.assistEdits"
-                " && s.assistEdits.closed.length); }"
-            )
-            for page in (alice, carol):
-                expect(page.locator(".cm-qe-head")).to_have_count(1)
-                expect(page.locator(".cm-qe-add .cm-qe-add-line")).to_have_text(
-                    ["    total = a + b", "    return total"]
-                )
-            carol.screenshot(path=screenshot_path(request, "carol-still-sees-alices-edit"))
-            # alice's own decision still reaches everyone.
-            alice.locator(".cm-qe-head [data-qe-action='reject']").click()
-            for page in (bob, carol):
-                expect(page.locator(".cm-qe-head")).to_have_count(0)
-        finally:
-            browser.close()
+    alice = open_room_as(browser, flint, cast.alice, cast.room)
+    bob = open_room_as(browser, flint, cast.bob, cast.room)
+    carol = open_room_as(browser, flint, cast.carol, cast.room)
+    for page in (alice, bob, carol):
+        open_file(page, "src/calc.py")
+    select(alice, 0, len(CALC_SELECTION))
+    alice.keyboard.press("Control+k")
+    alice.locator("[data-qe-prompt] input").fill("rename x to total")
+    alice.locator("[data-qe-prompt] input").press("Enter")
+    for page in (bob, carol):
+        expect(page.locator(".cm-qe-head")).to_have_attribute("data-qe-status", "done")
+    bob.evaluate(
+        """() => {
+          const room = window.flintRoom;
+          const [id] = [...room.assistant.edits.entries.keys()];
+          const session = room.editor.tabs.get(room.editor.active).session;
+          session.awareness.setLocalStateField("assistEdits", {
+            closed: [id], proposed: { [id]: "pwned = 1\\n" } });
+        }"""
+    )
+    carol.wait_for_function(
+        "() => { const e = window.flintRoom.editor;"
+        " const aw = e.tabs.get(e.active).session.awareness;"
+        " return [...aw.getStates().values()].some((s) => s.assistEdits"
+        " && s.assistEdits.closed.length); }"
+    )
+    for page in (alice, carol):
+        expect(page.locator(".cm-qe-head")).to_have_count(1)
+        expect(page.locator(".cm-qe-add .cm-qe-add-line")).to_have_text(
+            ["    total = a + b", "    return total"]
+        )
+    carol.screenshot(path=screenshot_path(request, "carol-still-sees-alices-edit"))
+    # alice's own decision still reaches everyone.
+    alice.locator(".cm-qe-head [data-qe-action='reject']").click()
+    for page in (bob, carol):
+        expect(page.locator(".cm-qe-head")).to_have_count(0)

@@ -20,10 +20,10 @@ from types import SimpleNamespace
 
 import psutil
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from editor.assist.simulator import rules_from
-from tests.support.browser import launch_browser, open_room_as, screenshot_path
+from tests.support.browser import open_room_as, screenshot_path
 from tests.support.models import flint_on_simulator
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
@@ -73,16 +73,12 @@ def project(transactional_db, allow_sync_orm, cast):
     return cast
 
 
-@pytest.fixture
-def browser() -> Iterator:
+@pytest.fixture(autouse=True)
+def _patient_expect() -> Iterator[None]:
+    """A deep task takes several model turns: wait longer than the other pages' 5 s."""
     expect.set_options(timeout=15_000)
-    with sync_playwright() as playwright:
-        chromium = launch_browser(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-            expect.set_options(timeout=5_000)
+    yield
+    expect.set_options(timeout=5_000)
 
 
 def open_file(page, path):

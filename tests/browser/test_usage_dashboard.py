@@ -12,12 +12,12 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from editor.assist.models import CompletionFeedback
 from editor.usage.models import ModelPrice, UsageEvent
 from editor.usage.rollups import rollup_rebuild
-from tests.support.browser import launch_browser, screenshot_path
+from tests.support.browser import screenshot_path
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
@@ -119,7 +119,7 @@ def be_present(cast) -> None:
 
 
 def test_staff_dashboard_with_a_week_of_usage(
-    live_flint, transactional_db, allow_sync_orm, cast, request
+    live_flint, transactional_db, allow_sync_orm, cast, request, browser
 ):
     total = seed_week(cast)
     be_present(cast)
@@ -127,35 +127,30 @@ def test_staff_dashboard_with_a_week_of_usage(
     carol.is_staff = True
     carol.save(update_fields=["is_staff"])
 
-    with sync_playwright() as playwright:
-        browser = launch_browser(playwright)
-        try:
-            page = browser.new_context(viewport={"width": 1360, "height": 900}).new_page()
-            page.goto(live_flint.url + "accounts/login/")
-            page.get_by_label("Username").fill("carol")
-            page.get_by_label("Password").fill(cast.password)
-            page.get_by_role("button", name="Log in").click()
-            page.get_by_role("link", name="Usage").click()
+    page = browser.new_context(viewport={"width": 1360, "height": 900}).new_page()
+    page.goto(live_flint.url + "accounts/login/")
+    page.get_by_label("Username").fill("carol")
+    page.get_by_label("Password").fill(cast.password)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Usage").click()
 
-            expect(page.get_by_role("heading", name="Model usage")).to_be_visible()
-            expect(page.locator('[data-kpi="requests"]')).to_have_text(f"{total:,}")
-            expect(page.locator('[data-kpi="now"]')).to_contain_text("2 people")
-            # Chart.js drew into each canvas (it sizes them and leaves them non-blank).
-            for canvas in ("chart-tokens", "chart-requests", "chart-ttft"):
-                drawn = page.evaluate(
-                    """(id) => { const c = document.getElementById(id);
-                        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                        for (let i = 3; i < d.length; i += 4) if (d[i]) return true;
-                        return false; }""",
-                    canvas,
-                )
-                assert drawn, f"{canvas} is blank"
-            expect(page.locator('[data-table="latency"] tbody tr')).to_have_count(3)
-            page.screenshot(path=screenshot_path(request, "usage-dashboard"), full_page=True)
+    expect(page.get_by_role("heading", name="Model usage")).to_be_visible()
+    expect(page.locator('[data-kpi="requests"]')).to_have_text(f"{total:,}")
+    expect(page.locator('[data-kpi="now"]')).to_contain_text("2 people")
+    # Chart.js drew into each canvas (it sizes them and leaves them non-blank).
+    for canvas in ("chart-tokens", "chart-requests", "chart-ttft"):
+        drawn = page.evaluate(
+            """(id) => { const c = document.getElementById(id);
+                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                for (let i = 3; i < d.length; i += 4) if (d[i]) return true;
+                return false; }""",
+            canvas,
+        )
+        assert drawn, f"{canvas} is blank"
+    expect(page.locator('[data-table="latency"] tbody tr')).to_have_count(3)
+    page.screenshot(path=screenshot_path(request, "usage-dashboard"), full_page=True)
 
-            with page.expect_download() as download:
-                page.get_by_role("link", name="Export CSV").click()
-            lines = open(download.value.path()).read().splitlines()  # noqa: SIM115
-            assert len(lines) == total + 1
-        finally:
-            browser.close()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    lines = open(download.value.path()).read().splitlines()  # noqa: SIM115
+    assert len(lines) == total + 1

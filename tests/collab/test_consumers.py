@@ -6,17 +6,15 @@ import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from pycrdt import YSyncMessageType
 
-from editor.api.tokens import token_create
 from editor.collab import store
 from editor.collab.protocol import sync_message
 from editor.collab.selectors import doc_text_current
 from editor.core import closecodes
 from editor.rooms.services import room_member_remove, room_member_set
-from tests.collab.yclient import communicator_client, text_file
-from webapp.asgi import application
+from tests.collab.yclient import communicator_client, text_file, token_doc_client, token_doc_socket
+from tests.support.sockets import ws_communicator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,21 +22,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def main_py(cast):
     return text_file(cast.room, text="def main():\n    pass\n")
-
-
-async def _open(user, doc_id, path_prefix="/ws/docs/"):
-    _, secret = await sync_to_async(token_create)(user=user, name="collab-test")
-    communicator = WebsocketCommunicator(application, f"{path_prefix}{doc_id}?token={secret}")
-    connected, _ = await communicator.connect()
-    assert connected
-    return communicator
-
-
-async def _client(user, doc_id):
-    communicator = await _open(user, doc_id)
-    client = communicator_client(communicator)
-    await client.sync()
-    return communicator, client
 
 
 async def _expect_close(communicator, code: int, reason: str = "") -> None:
@@ -52,14 +35,14 @@ async def _expect_close(communicator, code: int, reason: str = "") -> None:
 
 
 async def test_a_client_gets_the_file_text_on_sync(cast, main_py):
-    communicator, bob = await _client(cast.bob, main_py.doc_id)
+    communicator, bob = await token_doc_client(cast.bob, main_py.doc_id)
     assert str(bob.text) == "def main():\n    pass\n"
     await communicator.disconnect()
 
 
 async def test_two_editors_converge(cast, main_py):
-    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
-    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
+    alice_ws, alice = await token_doc_client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
     await alice.insert(0, "# alice\n")
     await bob.insert(len(str(bob.text)), "# bob\n")
     await alice.pump_until(lambda: "# bob" in str(alice.text))
@@ -73,8 +56,8 @@ async def test_two_editors_converge(cast, main_py):
 
 
 async def test_sync_step2_goes_to_the_asking_client_only(cast, main_py):
-    alice_ws, _alice = await _client(cast.alice, main_py.doc_id)
-    bob_ws, _bob = await _client(cast.bob, main_py.doc_id)
+    alice_ws, _alice = await token_doc_client(cast.alice, main_py.doc_id)
+    bob_ws, _bob = await token_doc_client(cast.bob, main_py.doc_id)
     # alice heard nothing of bob's handshake: no step 2, no update.
     assert await alice_ws.receive_nothing(0.2)
     await alice_ws.disconnect()
@@ -82,12 +65,12 @@ async def test_sync_step2_goes_to_the_asking_client_only(cast, main_py):
 
 
 async def test_offline_edits_merge_on_reconnect(cast, main_py):
-    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
-    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
+    alice_ws, alice = await token_doc_client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
     await bob_ws.disconnect()
     bob.text.insert(0, "# written offline\n")  # not sent: bob is offline
     await alice.insert(len(str(alice.text)), "# meanwhile\n")
-    bob_ws = await _open(cast.bob, main_py.doc_id)
+    bob_ws = await token_doc_socket(cast.bob, main_py.doc_id)
     bob._send = lambda data: bob_ws.send_to(bytes_data=data)
     rebound = communicator_client(bob_ws)
     bob._recv = rebound._recv
@@ -101,8 +84,9 @@ async def test_offline_edits_merge_on_reconnect(cast, main_py):
 
 
 async def test_viewer_updates_are_dropped(cast, main_py):
-    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
-    carol_ws, carol = await _client(cast.carol, main_py.doc_id)  # step 1 answered for viewers
+    bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
+    # Step 1 is answered for viewers too.
+    carol_ws, carol = await token_doc_client(cast.carol, main_py.doc_id)
     assert str(carol.text) == str(bob.text)
     await carol.insert(0, "# vandal\n")
     await carol.set_cursor({"name": "Carol"})  # awareness is allowed
@@ -118,12 +102,12 @@ async def test_viewer_updates_are_dropped(cast, main_py):
 
 
 async def test_cursors_of_a_leaving_client_are_removed_for_the_others(cast, main_py):
-    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
-    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
+    alice_ws, alice = await token_doc_client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
     await bob.set_cursor({"name": "Bob", "color": "#f80"})
     await alice.pump_until(lambda: bob.doc.client_id in alice.awareness.states)
     # A newcomer gets the cursors already there.
-    carol_ws = await _open(cast.carol, main_py.doc_id)
+    carol_ws = await token_doc_socket(cast.carol, main_py.doc_id)
     carol = communicator_client(carol_ws)
     await carol.sync()
     await carol.pump_until(lambda: bob.doc.client_id in carol.awareness.states)
@@ -141,31 +125,29 @@ async def test_cursors_of_a_leaving_client_are_removed_for_the_others(cast, main
     ],
 )
 async def test_outsiders_are_refused(cast, main_py, who, code, reason):
-    communicator = await _open(getattr(cast, who), main_py.doc_id)
+    communicator = await token_doc_socket(getattr(cast, who), main_py.doc_id)
     await _expect_close(communicator, code, reason)
 
 
 async def test_anonymous_is_refused(cast, main_py):
-    communicator = WebsocketCommunicator(
-        application, f"/ws/docs/{main_py.doc_id}", headers=[(b"origin", b"http://127.0.0.1:8000")]
-    )
+    communicator = await ws_communicator(f"/ws/docs/{main_py.doc_id}")
     assert (await communicator.connect())[0]
     await _expect_close(communicator, closecodes.NOT_AUTHENTICATED)
 
 
 async def test_unknown_doc_is_not_found(cast):
-    communicator = await _open(cast.bob, uuid.uuid4())
+    communicator = await token_doc_socket(cast.bob, uuid.uuid4())
     await _expect_close(communicator, closecodes.NOT_FOUND, "No such document")
 
 
 async def test_binary_file_is_not_a_document(cast):
     image = await sync_to_async(text_file)(cast.room, path="logo.png", editable=False)
-    communicator = await _open(cast.bob, image.doc_id)
+    communicator = await token_doc_socket(cast.bob, image.doc_id)
     await _expect_close(communicator, closecodes.NOT_FOUND, "not a text document")
 
 
 async def test_no_sync_message_is_read_before_authorization(cast, main_py):
-    communicator = await _open(cast.mallory, main_py.doc_id)
+    communicator = await token_doc_socket(cast.mallory, main_py.doc_id)
     # Sent straight after the handshake; refused, and never applied.
     payload = b"\x01\x01\x00\x00"  # would be harmless anyway; the point is the close
     await communicator.send_to(bytes_data=sync_message(YSyncMessageType.SYNC_UPDATE, payload))
@@ -188,15 +170,15 @@ async def test_no_sync_message_is_read_before_authorization(cast, main_py):
     ],
 )
 async def test_malformed_messages_close_the_sender_only(cast, main_py, frame, code):
-    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
-    bob_ws, _bob = await _client(cast.bob, main_py.doc_id)
+    alice_ws, alice = await token_doc_client(cast.alice, main_py.doc_id)
+    bob_ws, _bob = await token_doc_client(cast.bob, main_py.doc_id)
     before = str(alice.text)
     await bob_ws.send_to(bytes_data=frame)
     await _expect_close(bob_ws, code, "Bad message")
     # The document is untouched and alice is still served.
     assert await sync_to_async(doc_text_current)(main_py.doc_id) == before
     await alice.insert(0, "# still here\n")
-    carol_ws, carol = await _client(cast.carol, main_py.doc_id)
+    carol_ws, carol = await token_doc_client(cast.carol, main_py.doc_id)
     # In her sync step 2, or relayed just after it if alice's commit was still running.
     await carol.pump_until(lambda: str(carol.text) == "# still here\n" + before)
     await alice_ws.disconnect()
@@ -204,14 +186,14 @@ async def test_malformed_messages_close_the_sender_only(cast, main_py, frame, co
 
 
 async def test_text_frames_are_refused(cast, main_py):
-    bob_ws, _ = await _client(cast.bob, main_py.doc_id)
+    bob_ws, _ = await token_doc_client(cast.bob, main_py.doc_id)
     await bob_ws.send_to(text_data='{"type": "ping"}')
     await _expect_close(bob_ws, closecodes.BAD_MESSAGE, "binary")
 
 
 async def test_oversized_messages_are_refused(cast, main_py, settings):
     settings.FLINT_COLLAB_MAX_MESSAGE_BYTES = 1024
-    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
+    bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
     state = bob.doc.get_state()
     bob.text.insert(0, "x" * 4096)
     big = sync_message(YSyncMessageType.SYNC_UPDATE, bob.doc.get_update(state))
@@ -221,14 +203,14 @@ async def test_oversized_messages_are_refused(cast, main_py, settings):
 
 
 async def test_member_removed_while_connected_is_disconnected(cast, main_py):
-    bob_ws, _ = await _client(cast.bob, main_py.doc_id)
+    bob_ws, _ = await token_doc_client(cast.bob, main_py.doc_id)
     await sync_to_async(room_member_remove)(room=cast.room, actor=cast.alice, user=cast.bob)
     await _expect_close(bob_ws, closecodes.FORBIDDEN, "no longer have access")
 
 
 async def test_editor_demoted_to_viewer_can_no_longer_write(cast, main_py):
-    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
-    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
+    alice_ws, alice = await token_doc_client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
     await sync_to_async(room_member_set)(
         room=cast.room, actor=cast.alice, user=cast.bob, role="viewer"
     )
@@ -245,7 +227,7 @@ async def test_editor_demoted_to_viewer_can_no_longer_write(cast, main_py):
 
 async def test_doc_text_current_reads_the_store_once_closed(cast, main_py, settings):
     settings.FLINT_COLLAB_IDLE_GRACE_SECONDS = 0.05
-    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
+    bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
     await bob.insert(0, "# saved\n")
     await bob_ws.receive_nothing(0.1)
     await bob_ws.disconnect()
@@ -262,8 +244,8 @@ async def test_doc_text_current_reads_the_store_once_closed(cast, main_py, setti
 async def test_keystrokes_do_not_hop_through_the_shared_sync_thread(cast, main_py, monkeypatch):
     import channels.consumer
 
-    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
-    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
+    alice_ws, alice = await token_doc_client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
     hops = []
     real = channels.consumer.aclose_old_connections
 

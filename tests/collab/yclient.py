@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from pycrdt import Awareness, Doc, Text, YMessageType, YSyncMessageType
 
@@ -147,19 +148,25 @@ def text_file(room, *, path: str = "src/main.py", text: str = "print('hi')\n", e
     )
 
 
-async def token_doc_client(user, doc_id) -> tuple:
-    """`user`'s document socket on the real ASGI app, opened with a fresh token and synced:
-    (the communicator, its YClient). Disconnect the communicator at the end."""
+async def token_doc_socket(user, doc_id) -> Any:
+    """`user`'s document socket on the real ASGI app, opened with a fresh token, connected
+    (not synced: it may be refused). Disconnect it at the end."""
     from asgiref.sync import sync_to_async
-    from channels.testing import WebsocketCommunicator
 
     from editor.api.tokens import token_create
-    from webapp.asgi import application
+    from tests.support.sockets import ws_communicator
 
     _, secret = await sync_to_async(token_create)(user=user, name="document socket")
-    communicator = WebsocketCommunicator(application, f"/ws/docs/{doc_id}?token={secret}")
+    communicator = await ws_communicator(f"/ws/docs/{doc_id}", token=secret)
     connected, _ = await communicator.connect()
     assert connected
-    client = communicator_client(communicator)
+    return communicator
+
+
+async def token_doc_client(user, doc_id, **kwargs) -> tuple:
+    """`user`'s document socket (token_doc_socket) and its YClient, synced:
+    (the communicator, its YClient). Disconnect the communicator at the end."""
+    communicator = await token_doc_socket(user, doc_id)
+    client = communicator_client(communicator, **kwargs)
     await client.sync()
     return communicator, client

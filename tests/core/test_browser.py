@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.browser import launch_browser, screenshot_path
+from tests.support.browser import screenshot_path
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
 
-def test_chromium_opens_the_login_page_of_a_live_flint(live_flint, transactional_db, request):
-    from playwright.sync_api import sync_playwright
+def test_chromium_opens_the_login_page_of_a_live_flint(
+    live_flint, transactional_db, request, browser
+):
 
-    with sync_playwright() as playwright:
-        browser = launch_browser(playwright)
-        try:
-            page = browser.new_page()
-            response = page.goto(live_flint.url + "accounts/login/")
-            assert response is not None and response.status == 200
-            assert page.locator("form input[type=password]").count() == 1
-            shot = screenshot_path(request, "login")
-            page.screenshot(path=shot)
-        finally:
-            browser.close()
+    page = browser.new_page()
+    response = page.goto(live_flint.url + "accounts/login/")
+    assert response is not None and response.status == 200
+    assert page.locator("form input[type=password]").count() == 1
+    shot = screenshot_path(request, "login")
+    page.screenshot(path=shot)
 
     assert shot.stat().st_size > 1000
 

@@ -13,7 +13,6 @@ import zipfile
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -25,9 +24,8 @@ from editor.collab.protocol import sync_message
 from editor.core import closecodes
 from editor.projects.selectors import file_text_current, files_for_room, files_with_text
 from editor.projects.services import file_create
-from tests.collab.yclient import Closed, token_doc_client
+from tests.collab.yclient import Closed, token_doc_client, token_doc_socket
 from tests.projects.helpers import make_zip
-from webapp.asgi import application
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("collab_hub")]
 
@@ -219,10 +217,8 @@ async def test_deleting_a_folder_closes_its_documents_everywhere_and_drops_them(
 
 
 async def _reconnect_refused(doc_id, user):
-    _, secret = await sync_to_async(token_create)(user=user, name="again")
-    communicator = WebsocketCommunicator(application, f"/ws/docs/{doc_id}?token={secret}")
-    connected, _ = await communicator.connect()
-    assert connected  # accepted, then closed with a code: binary clients read only codes
+    # Accepted, then closed with a code: binary clients read only codes.
+    communicator = await token_doc_socket(user, doc_id)
     output = await communicator.receive_output(3)
     assert output["type"] == "websocket.close" and output["code"] == closecodes.NOT_FOUND
     await communicator.disconnect()

@@ -10,19 +10,9 @@ from editor.api.tokens import token_create, token_revoke
 from editor.core import closecodes
 from editor.rooms.events import room_event_send
 from editor.rooms.services import room_member_remove, room_member_set
-from tests.support.sockets import ORIGIN, session_cookie
-from webapp.asgi import application
+from tests.support.sockets import room_socket, ws_communicator
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def _connect_as(user, room, *, origin=ORIGIN) -> WebsocketCommunicator:
-    cookie = await sync_to_async(session_cookie)(user)
-    headers = [(b"cookie", cookie)] + ([origin] if origin else [])
-    communicator = WebsocketCommunicator(application, f"/ws/rooms/{room.pk}", headers=headers)
-    connected, _ = await communicator.connect()
-    assert connected
-    return communicator
 
 
 async def _expect_refusal(communicator: WebsocketCommunicator, code: int, message: str) -> None:
@@ -43,7 +33,7 @@ async def _next_of_type(communicator: WebsocketCommunicator, kind: str) -> dict:
 
 
 async def test_editor_with_a_session_is_welcomed_with_their_role(cast):
-    bob = await _connect_as(cast.bob, cast.room)
+    bob = await room_socket(cast.bob, cast.room)
     hello = await bob.receive_json_from()
     assert hello["type"] == "hello"
     assert hello["role"] == "editor"
@@ -56,26 +46,24 @@ async def test_editor_with_a_session_is_welcomed_with_their_role(cast):
 
 async def test_viewer_with_a_token_is_welcomed_as_viewer(cast):
     _, secret = await sync_to_async(token_create)(user=cast.carol, name="cli")
-    carol = WebsocketCommunicator(application, f"/ws/rooms/{cast.room.pk}?token={secret}")
-    connected, _ = await carol.connect()
-    assert connected
+    carol = await room_socket(None, cast.room, token=secret)
     hello = await carol.receive_json_from()
     assert (hello["type"], hello["role"]) == ("hello", "viewer")
     await carol.disconnect()
 
 
 async def test_outsider_is_refused_with_forbidden(cast):
-    mallory = await _connect_as(cast.mallory, cast.room)
+    mallory = await room_socket(cast.mallory, cast.room)
     await _expect_refusal(mallory, closecodes.FORBIDDEN, "not a member of this room")
 
 
 async def test_team_member_outside_the_room_is_refused(cast):
-    dave = await _connect_as(cast.dave, cast.room)
+    dave = await room_socket(cast.dave, cast.room)
     await _expect_refusal(dave, closecodes.FORBIDDEN, "not a member of this room")
 
 
 async def test_anonymous_socket_is_refused(cast):
-    anonymous = WebsocketCommunicator(application, f"/ws/rooms/{cast.room.pk}", headers=[ORIGIN])
+    anonymous = await ws_communicator(f"/ws/rooms/{cast.room.pk}")
     assert (await anonymous.connect())[0]
     await _expect_refusal(anonymous, closecodes.NOT_AUTHENTICATED, "Log in")
 
@@ -89,17 +77,13 @@ async def test_bad_tokens_are_refused_with_the_reason(cast, spoil):
     else:
         await sync_to_async(token_revoke)(token=token, actor=cast.bob)
         reason = "revoked"
-    bob = WebsocketCommunicator(application, f"/ws/rooms/{cast.room.pk}?token={secret}")
-    assert (await bob.connect())[0]
+    bob = await room_socket(None, cast.room, token=secret)
     await _expect_refusal(bob, closecodes.NOT_AUTHENTICATED, reason)
 
 
 async def test_cookie_from_a_foreign_origin_is_rejected_at_handshake(cast):
-    cookie = await sync_to_async(session_cookie)(cast.bob)
-    evil = WebsocketCommunicator(
-        application,
-        f"/ws/rooms/{cast.room.pk}",
-        headers=[(b"cookie", cookie), (b"origin", b"https://evil.example")],
+    evil = await ws_communicator(
+        f"/ws/rooms/{cast.room.pk}", user=cast.bob, headers=[(b"origin", b"https://evil.example")]
     )
     connected, _ = await evil.connect()
     assert not connected
@@ -107,19 +91,15 @@ async def test_cookie_from_a_foreign_origin_is_rejected_at_handshake(cast):
 
 
 async def test_unknown_room_is_not_found(cast):
-    cookie = await sync_to_async(session_cookie)(cast.bob)
-    bob = WebsocketCommunicator(
-        application, "/ws/rooms/999999", headers=[(b"cookie", cookie), ORIGIN]
-    )
-    assert (await bob.connect())[0]
+    bob = await room_socket(cast.bob, 999999)
     await _expect_refusal(bob, closecodes.NOT_FOUND, "No such room")
 
 
 async def test_presence_join_and_leave_reach_the_others(cast):
-    carol = await _connect_as(cast.carol, cast.room)
+    carol = await room_socket(cast.carol, cast.room)
     await _next_of_type(carol, "hello")
     await _next_of_type(carol, "presence.join")  # herself
-    bob = await _connect_as(cast.bob, cast.room)
+    bob = await room_socket(cast.bob, cast.room)
     joined = await _next_of_type(carol, "presence.join")
     assert joined["who"]["username"] == "bob"
     # The newcomer hears about carol, who was there first.
@@ -137,7 +117,7 @@ async def test_presence_join_and_leave_reach_the_others(cast):
 
 
 async def test_member_removed_while_connected_is_disconnected(cast):
-    carol = await _connect_as(cast.carol, cast.room)
+    carol = await room_socket(cast.carol, cast.room)
     await _next_of_type(carol, "hello")
     await sync_to_async(room_member_remove)(room=cast.room, actor=cast.alice, user=cast.carol)
     error = await _next_of_type(carol, "error")
@@ -149,7 +129,7 @@ async def test_member_removed_while_connected_is_disconnected(cast):
 
 
 async def test_demotion_is_announced_on_the_open_socket(cast):
-    bob = await _connect_as(cast.bob, cast.room)
+    bob = await room_socket(cast.bob, cast.room)
     await _next_of_type(bob, "hello")
     await sync_to_async(room_member_set)(
         room=cast.room, actor=cast.alice, user=cast.bob, role="viewer"
@@ -160,7 +140,7 @@ async def test_demotion_is_announced_on_the_open_socket(cast):
 
 
 async def test_room_events_reach_every_member(cast):
-    bob = await _connect_as(cast.bob, cast.room)
+    bob = await room_socket(cast.bob, cast.room)
     await _next_of_type(bob, "hello")
 
     def announce():
@@ -173,7 +153,7 @@ async def test_room_events_reach_every_member(cast):
 
 
 async def test_ping_and_garbage(cast):
-    bob = await _connect_as(cast.bob, cast.room)
+    bob = await room_socket(cast.bob, cast.room)
     await _next_of_type(bob, "hello")
     await bob.send_json_to({"type": "ping", "t": 7})
     assert (await _next_of_type(bob, "pong"))["t"] == 7

@@ -12,7 +12,7 @@ from channels.testing import WebsocketCommunicator
 
 from editor.api.tokens import token_create
 from editor.rooms.presence import STALE_AFTER_S, _client, _key, presence_enter
-from webapp.asgi import application
+from tests.support.sockets import room_socket, ws_communicator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,14 +20,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 async def test_crowd_arriving_at_once_is_seen_whole_by_the_last_one(cast):
     """Forty sockets at once: the old N² answer-the-newcomer scheme filled the channel."""
     _, secret = await sync_to_async(token_create)(user=cast.bob, name="crowd")
-    crowd = [
-        WebsocketCommunicator(application, f"/ws/rooms/{cast.room.pk}?token={secret}")
-        for _ in range(40)
-    ]
+    path = f"/ws/rooms/{cast.room.pk}"
+    crowd = [await ws_communicator(path, token=secret) for _ in range(40)]
     results = await asyncio.gather(*(c.connect() for c in crowd))
     assert all(ok for ok, _ in results)
-    late = WebsocketCommunicator(application, f"/ws/rooms/{cast.room.pk}?token={secret}")
-    assert (await late.connect())[0]
+    late = await room_socket(None, cast.room, token=secret)
     seen = set()
     while len(seen) < 41:
         message = await late.receive_json_from(timeout=5)
@@ -63,11 +60,9 @@ async def test_the_file_each_person_is_on_reaches_the_room_and_later_arrivals(ca
         _, tokens[user.username] = await sync_to_async(token_create)(user=user, name="t")
 
     def socket(name):
-        path = f"/ws/rooms/{cast.room.pk}?token={tokens[name]}"
-        return WebsocketCommunicator(application, path)
+        return room_socket(None, cast.room, token=tokens[name])
 
-    bob, carol = socket("bob"), socket("carol")
-    assert (await bob.connect())[0] and (await carol.connect())[0]
+    bob, carol = await socket("bob"), await socket("carol")
     await _joined(carol, "carol")
     doc_id = "0b5bd1e6-47a5-4f0c-9a55-3d7a1f0e8d11"
     await bob.send_json_to({"type": "presence.where", "doc_id": doc_id, "path": "src/a.py"})
@@ -76,8 +71,7 @@ async def test_the_file_each_person_is_on_reaches_the_room_and_later_arrivals(ca
     assert moved["who"]["username"] == "bob"
     assert moved["where"] == {"doc_id": doc_id, "path": "src/a.py"}
 
-    alice = socket("alice")
-    assert (await alice.connect())[0]
+    alice = await socket("alice")
     bob_seen_by_alice = await _joined(alice, "bob")
     assert bob_seen_by_alice["where"] == {"doc_id": doc_id, "path": "src/a.py"}
 

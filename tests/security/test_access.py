@@ -35,10 +35,8 @@ from editor.core import closecodes
 from tests.collab.yclient import communicator_client, text_file
 from tests.core.test_launcher import launch  # noqa: F401 (the real launcher, a fixture)
 from tests.support.live import REPO, http_get
-from webapp.asgi import application
+from tests.support.sockets import HOST, ORIGIN, room_socket, ws_communicator
 
-HOST = (b"host", b"127.0.0.1:8000")
-ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 CUT_OFF_WITHIN_S = 1.0
 
 
@@ -64,31 +62,22 @@ def _logged_in(user) -> Client:
     return client
 
 
-def _cookie(client: Client) -> tuple[bytes, bytes]:
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
-
-
-async def _socket(path: str, *, token: str | None = None, session: Client | None = None):
-    if token is not None:
-        communicator = WebsocketCommunicator(application, f"{path}?token={token}")
-    else:
-        assert session is not None
-        cookie = _cookie(session)
-        communicator = WebsocketCommunicator(application, path, headers=[cookie, HOST, ORIGIN])
-    connected, _ = await communicator.connect()
-    assert connected
-    return communicator
+def _headers(credential: dict) -> list[tuple[bytes, bytes]] | None:
+    return [HOST, ORIGIN] if "session" in credential else None
 
 
 async def _room_socket(room, **credential) -> WebsocketCommunicator:
-    communicator = await _socket(f"/ws/rooms/{room.pk}", **credential)
+    communicator = await room_socket(None, room, headers=_headers(credential), **credential)
     hello = await communicator.receive_json_from()
     assert hello["type"] == "hello", hello
     return communicator
 
 
 async def _doc_socket(doc_id, **credential):
-    communicator = await _socket(f"/ws/docs/{doc_id}", **credential)
+    communicator = await ws_communicator(
+        f"/ws/docs/{doc_id}", headers=_headers(credential), **credential
+    )
+    assert (await communicator.connect())[0]
     client = communicator_client(communicator)
     await client.sync()
     return communicator, client
@@ -331,9 +320,7 @@ async def test_a_binary_frame_on_the_room_socket_gets_an_error_frame_and_the_soc
 
 async def _cookie_handshake(user, headers: list[tuple[bytes, bytes]]) -> bool:
     session = await sync_to_async(_logged_in)(user)
-    communicator = WebsocketCommunicator(
-        application, "/ws/rooms/0", headers=[_cookie(session), *headers]
-    )
+    communicator = await ws_communicator("/ws/rooms/0", session=session, headers=headers)
     connected, _ = await communicator.connect()
     await communicator.disconnect()
     return connected
@@ -478,7 +465,7 @@ async def test_failed_socket_tokens_beyond_the_cap_per_minute_close_with_4029(ca
     _, good = await _token(cast.bob)
 
     async def attempt(token: str) -> dict:
-        communicator = WebsocketCommunicator(application, f"/ws/rooms/{cast.room.pk}?token={token}")
+        communicator = await ws_communicator(f"/ws/rooms/{cast.room.pk}", token=token)
         communicator.scope["client"] = [address, 40000]
         assert (await communicator.connect())[0]
         error = await communicator.receive_json_from()

@@ -164,7 +164,7 @@ def test_unknown_tool_names_from_the_model_are_logged_escaped_and_the_task_finis
 
 
 def test_the_task_log_builds_no_regular_expression_from_step_data():
-    source = (ROOT / "static/src/room/tasks/log.js").read_text()
+    source = (ROOT / "static/src/room/agents/log.js").read_text()
     assert "new RegExp" not in source and "RegExp(" not in source
 
 
@@ -203,7 +203,7 @@ def test_the_task_log_draws_hostile_tool_names_as_text():
     names = [".*" * 40 + "!", "(", "[", "read_file"]
     done = subprocess.run(
         ["node", "--input-type=module", "-e", _NODE_SCRIPT, "--",
-         (ROOT / "static/src/room/tasks/log.js").as_uri(), json.dumps(names)],
+         (ROOT / "static/src/room/agents/log.js").as_uri(), json.dumps(names)],
         capture_output=True, text=True, timeout=20, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

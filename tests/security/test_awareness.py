@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.test import Client
 from pycrdt import Awareness, Doc
 
@@ -19,10 +18,9 @@ from editor.accounts.services import profile_update
 from editor.api.tokens import token_create
 from editor.collab.awareness import MAX_CLIENTS_PER_CONNECTION, MAX_STATE_BYTES
 from editor.collab.protocol import awareness_message
-from tests.collab.yclient import communicator_client, text_file
+from tests.collab.yclient import text_file, token_doc_client
 from tests.support.models import simulator_start, simulator_tiers
 from tests.support.sockets import room_socket
-from webapp.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,16 +31,6 @@ HEX = re.compile(r"#[0-9a-f]{6}")
 @pytest.fixture
 def main_py(cast):
     return text_file(cast.room, text="def main():\n    pass\n")
-
-
-async def _client(user, doc_id, **kwargs):
-    _, secret = await sync_to_async(token_create)(user=user, name="awareness-test")
-    communicator = WebsocketCommunicator(application, f"/ws/docs/{doc_id}?token={secret}")
-    connected, _ = await communicator.connect()
-    assert connected
-    client = communicator_client(communicator, **kwargs)
-    await client.sync()
-    return communicator, client
 
 
 def _forged_update(client_id: int, state: dict | None, *, clock: int = 50) -> bytes:
@@ -61,9 +49,9 @@ async def test_viewer_awareness_claiming_to_be_alice_with_css_colour_reaches_pee
     cast, main_py
 ):
     await sync_to_async(profile_update)(user=cast.carol, display_name="Carol C")
-    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
-    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
-    carol_ws, carol = await _client(cast.carol, main_py.doc_id)
+    alice_ws, alice = await token_doc_client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
+    carol_ws, carol = await token_doc_client(cast.carol, main_py.doc_id)
     forged_user = {
         "id": cast.alice.pk,
         "username": "alice",
@@ -83,7 +71,7 @@ async def test_viewer_awareness_claiming_to_be_alice_with_css_colour_reaches_pee
         assert user["colorLight"] == user["color"] + "33"
         assert "position" not in str(peer.awareness.states[carol_id])
     # A newcomer's snapshot says the same.
-    late_ws, late = await _client(cast.alice, main_py.doc_id)
+    late_ws, late = await token_doc_client(cast.alice, main_py.doc_id)
     await late.pump_until(lambda: carol_id in late.awareness.states)
     assert late.awareness.states[carol_id]["user"]["name"] == "Carol C"
     for ws in (alice_ws, bob_ws, carol_ws, late_ws):
@@ -91,9 +79,9 @@ async def test_viewer_awareness_claiming_to_be_alice_with_css_colour_reaches_pee
 
 
 async def test_member_cannot_send_or_remove_states_for_another_members_client_id(cast, main_py):
-    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
-    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
-    carol_ws, carol = await _client(cast.carol, main_py.doc_id)
+    alice_ws, alice = await token_doc_client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
+    carol_ws, carol = await token_doc_client(cast.carol, main_py.doc_id)
     alice_id = alice.doc.client_id
     await alice.set_cursor({"name": "Alice"})
     await carol.pump_until(lambda: alice_id in carol.awareness.states)
@@ -121,14 +109,14 @@ async def test_member_cannot_send_or_remove_states_for_another_members_client_id
 
 async def test_cursor_of_a_client_that_left_cannot_be_taken_over_by_another_member(cast, main_py):
     """Once an id is bound, only its owner's connections may use it, even after it left."""
-    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
-    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
-    carol_ws, carol = await _client(cast.carol, main_py.doc_id)
+    alice_ws, alice = await token_doc_client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
+    carol_ws, carol = await token_doc_client(cast.carol, main_py.doc_id)
     alice_id = alice.doc.client_id
     await alice.set_cursor({"name": "Alice"})
     await bob.pump_until(lambda: alice_id in bob.awareness.states)
     # bob connects a second socket claiming alice's id while she is still connected.
-    bob2_ws, bob2 = await _client(cast.bob, main_py.doc_id)
+    bob2_ws, bob2 = await token_doc_client(cast.bob, main_py.doc_id)
     await bob2.send(_forged_update(alice_id, {"user": {"name": "Alice"}, "cursor": "forged"}))
     await bob2.set_cursor({"name": "Bob again"})
     await carol.pump_until(lambda: bob2.doc.client_id in carol.awareness.states)
@@ -139,13 +127,13 @@ async def test_cursor_of_a_client_that_left_cannot_be_taken_over_by_another_memb
 
 async def test_reconnecting_page_keeps_its_client_id_while_the_old_socket_lingers(cast, main_py):
     """y-websocket reuses the client id on reconnect; the same person may take it over."""
-    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
-    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
-    carol_ws, carol = await _client(cast.carol, main_py.doc_id)
+    alice_ws, alice = await token_doc_client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
+    carol_ws, carol = await token_doc_client(cast.carol, main_py.doc_id)
     await alice.set_cursor({"name": "Alice", "where": 1})
     alice_id = alice.doc.client_id
     await carol.pump_until(lambda: alice_id in carol.awareness.states)
-    again_ws, again = await _client(cast.alice, main_py.doc_id, client_id=alice_id)
+    again_ws, again = await token_doc_client(cast.alice, main_py.doc_id, client_id=alice_id)
     await again.send(_forged_update(alice_id, {"where": 2}, clock=10))
     await carol.pump_until(lambda: carol.awareness.states[alice_id].get("where") == 2)
     # The old socket's late close must not remove the cursor the new one now owns.
@@ -158,8 +146,8 @@ async def test_reconnecting_page_keeps_its_client_id_while_the_old_socket_linger
 
 
 async def test_oversized_awareness_state_is_dropped_and_the_socket_stays_open(cast, main_py):
-    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
-    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
+    alice_ws, alice = await token_doc_client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
     bob_id = bob.doc.client_id
     await bob.set_cursor({"name": "Bob", "junk": "x" * (MAX_STATE_BYTES + 1)})
     await bob.send(_forged_update(bob_id, {"small": True}, clock=5))
@@ -174,8 +162,8 @@ async def test_oversized_awareness_state_is_dropped_and_the_socket_stays_open(ca
 
 
 async def test_one_connection_cannot_speak_for_many_client_ids(cast, main_py):
-    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
-    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
+    alice_ws, alice = await token_doc_client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
     base = 7_000_000
     for offset in range(MAX_CLIENTS_PER_CONNECTION + 6):
         await bob.send(_forged_update(base + offset, {"n": offset}, clock=1))
@@ -336,7 +324,7 @@ def test_no_template_has_an_inline_script_or_event_handler():
 @pytest.mark.live
 @pytest.mark.browser
 def test_page_never_writes_an_untrusted_colour_into_a_cursor_style(
-    live_flint, transactional_db, allow_sync_orm, cast, request
+    live_flint, transactional_db, allow_sync_orm, cast, request, browser
 ):
     """Defence in depth: a state that skipped the server's check still draws safely.
 
@@ -345,44 +333,39 @@ def test_page_never_writes_an_untrusted_colour_into_a_cursor_style(
     the CSP all along (launch_browser fails the test on a violation), and CodeMirror's
     <style> elements carry the nonce.
     """
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from editor.projects.services import file_create
-    from tests.support.browser import launch_browser, open_room_as, screenshot_path
+    from tests.support.browser import open_room_as, screenshot_path
 
     file_create(room=cast.room, actor=cast.alice, path="src/a.py", text="x = 1\ny = 2\n")
-    with sync_playwright() as playwright:
-        browser = launch_browser(playwright)
-        try:
-            alice = open_room_as(browser, live_flint, cast.alice, cast.room)
-            alice.locator(".tree-row[data-path='src/a.py']").click()
-            expect(alice.locator("[data-doc-conn]")).to_have_attribute("data-state", "synced")
-            alice.locator(".editor-host:not([hidden]) .cm-content").click()
-            alice.keyboard.press("Control+End")
-            alice.evaluate(
-                """(css) => {
-                  const e = window.flintRoom.editor;
-                  const aw = e.tabs.get(e.active).session.awareness;
-                  const cursor = aw.getLocalState().cursor;
-                  const user = { name: "Mallory", color: css, colorLight: css };
-                  aw.states.set(424242, { user, cursor });
-                  aw.meta.set(424242, { clock: 1, lastUpdated: Date.now() });
-                  aw.emit("change", [{ added: [424242], updated: [], removed: [] }, "remote"]);
-                }""",
-                CSS_COLOUR,
-            )
-            caret = alice.locator(".cm-ySelectionCaret", has_text="Mallory")
-            expect(caret).to_have_count(1)
-            style = caret.get_attribute("style")
-            assert "position" not in style and "url(" not in style, style
-            assert "#64748b" in style or "rgb(100, 116, 139)" in style, style
-            unsigned = alice.evaluate(
-                "[...document.querySelectorAll('style')].filter((s) => !s.nonce).length"
-            )
-            assert unsigned == 0
-            alice.screenshot(path=screenshot_path(request, "forged-colour-neutralised"))
-        finally:
-            browser.close()
+    alice = open_room_as(browser, live_flint, cast.alice, cast.room)
+    alice.locator(".tree-row[data-path='src/a.py']").click()
+    expect(alice.locator("[data-doc-conn]")).to_have_attribute("data-state", "synced")
+    alice.locator(".editor-host:not([hidden]) .cm-content").click()
+    alice.keyboard.press("Control+End")
+    alice.evaluate(
+        """(css) => {
+          const e = window.flintRoom.editor;
+          const aw = e.tabs.get(e.active).session.awareness;
+          const cursor = aw.getLocalState().cursor;
+          const user = { name: "Mallory", color: css, colorLight: css };
+          aw.states.set(424242, { user, cursor });
+          aw.meta.set(424242, { clock: 1, lastUpdated: Date.now() });
+          aw.emit("change", [{ added: [424242], updated: [], removed: [] }, "remote"]);
+        }""",
+        CSS_COLOUR,
+    )
+    caret = alice.locator(".cm-ySelectionCaret", has_text="Mallory")
+    expect(caret).to_have_count(1)
+    style = caret.get_attribute("style")
+    assert "position" not in style and "url(" not in style, style
+    assert "#64748b" in style or "rgb(100, 116, 139)" in style, style
+    unsigned = alice.evaluate(
+        "[...document.querySelectorAll('style')].filter((s) => !s.nonce).length"
+    )
+    assert unsigned == 0
+    alice.screenshot(path=screenshot_path(request, "forged-colour-neutralised"))
 
 
 def test_api_docs_page_loads_its_scripts_from_this_site_under_the_policy(cast):

@@ -1,20 +1,17 @@
 """Chromium for browser tests: Debian's /usr/bin/chromium driven by Playwright for Python.
 
 The rule: without Chromium a browser test is skipped with a loud reason, unless
-FLINT_REQUIRE_BROWSER=1 (set by .ci/run), where a missing browser is a failure. Usage::
+FLINT_REQUIRE_BROWSER=1 (set by .ci/run), where a missing browser is a failure. Tests take
+the `browser` fixture (tests/support/fixtures.py), listed last among their fixtures::
 
-    from playwright.sync_api import sync_playwright
-    from tests.support.browser import launch_browser, screenshot_path
+    from tests.support.browser import screenshot_path
 
     @pytest.mark.browser
-    def test_sign_up(live_flint, transactional_db, request, allow_sync_orm):
-        with sync_playwright() as playwright:
-            browser = launch_browser(playwright)
-            page = browser.new_page()
-            page.goto(live_flint.url + "accounts/signup/")
-            ...
-            page.screenshot(path=screenshot_path(request, "room"))
-            browser.close()
+    def test_sign_up(live_flint, transactional_db, request, allow_sync_orm, browser):
+        page = browser.new_page()
+        page.goto(live_flint.url + "accounts/signup/")
+        ...
+        page.screenshot(path=screenshot_path(request, "room"))
 
 Playwright's sync API runs an event loop in the test's thread, so Django refuses ORM
 calls there unless DJANGO_ALLOW_ASYNC_UNSAFE is set: the `allow_sync_orm` fixture sets it

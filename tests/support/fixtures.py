@@ -142,3 +142,22 @@ def _close_connections_of_the_sync_thread() -> Iterator[None]:
     from django.db import connections
 
     SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
+
+
+@pytest.fixture
+def browser() -> Iterator:
+    """A headless Chromium for one test (tests/support/browser.py launch_browser).
+
+    List it last among a test's fixtures: it then closes first, before the database and
+    the live processes go. Closing fails the test on a Content-Security-Policy violation.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.browser import launch_browser
+
+    with sync_playwright() as playwright:
+        chromium = launch_browser(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -7,7 +7,8 @@
 // for are adopted when their `assist.start` arrives (the server broadcasts those to the
 // room with who asked).
 import { RoomChat } from "./chat.js";
-import { QuickEdits, quickEdit, startEditOfSelection } from "./edits.js";
+import { QuickEdits } from "./edits.js";
+import { quickEdit } from "./edits-view.js";
 import { inlineCompletion } from "./inline.js";
 import { DEMO_TEXT } from "./labels.js";
 
@@ -135,7 +136,7 @@ export class Assistant extends EventTarget {
   }
 
   startEditOfSelection(session, instruction) {
-    return startEditOfSelection(session, instruction);
+    return this.edits.startOfSelection(session, instruction);
   }
 
   request(message, handler) {

@@ -5,7 +5,7 @@
 // each connection shows; Yjs awareness (every open document of this tab carries
 // `viewing`) refines it for documents we share (docs/PROTOCOL.md, "Who is on which file").
 import { safeColor } from "../../common/color.js";
-import { formatBytes } from "../files/api.js";
+import { formatBytes } from "../projects/api.js";
 import { languageName } from "./languages.js";
 import { DocSession } from "./session.js";
 
