@@ -43,6 +43,7 @@ class SyncEngine:
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
         self.online = False
+        self._hello = asyncio.Event()
 
     # --- life ----------------------------------------------------------------------------
 
@@ -55,6 +56,8 @@ class SyncEngine:
             self.watcher.start()
             self._tasks = [asyncio.create_task(self._room_socket()),
                            asyncio.create_task(self._reconciler())]  # fmt: skip
+            with contextlib.suppress(TimeoutError):  # present in the room before "ready"
+                await asyncio.wait_for(self._hello.wait(), 30)
             self.emit("ready", {"files": len(self.links), "room": self.room_id})
             await self.stopping.wait()
         finally:
@@ -324,6 +327,7 @@ class SyncEngine:
                         if kind == "hello":
                             backoff = 0.05
                             self.online = True
+                            self._hello.set()
                             if not first:
                                 self.emit("online", {})
                                 self.want_reconcile()
