@@ -127,12 +127,22 @@ async def test_creates_deletes_and_renames_follow_both_ways(people, project, tmp
 
         await sync_to_async(file_create)(room=people.room, actor=people.cast.alice,
                                          path="docs/api.md", text="# API\n")  # fmt: skip
-        await until(lambda: read(alice.folder / "docs/api.md") == "# API\n"
-                    and read(bob.folder / "docs/api.md") == "# API\n", what="remote create")
+        await until(
+            lambda: (
+                read(alice.folder / "docs/api.md") == "# API\n"
+                and read(bob.folder / "docs/api.md") == "# API\n"
+            ),
+            what="remote create",
+        )
 
         (alice.folder / "README.md").rename(alice.folder / "README.txt")
-        await until(lambda: read(bob.folder / "README.txt") == "# App\n"
-                    and not (bob.folder / "README.md").exists(), what="rename")
+        await until(
+            lambda: (
+                read(bob.folder / "README.txt") == "# App\n"
+                and not (bob.folder / "README.md").exists()
+            ),
+            what="rename",
+        )
         assert live_text(people, "README.txt") == "# App\n"
         assert live_text(people, "README.md") is None
 
@@ -167,7 +177,8 @@ async def test_an_offline_client_merges_its_edits_when_it_reconnects(people, pro
         assert read(b_file) == LINES.replace("line 3\n", "line 3 offline\n")
         cable.plug()
         expected = LINES.replace("line 3\n", "line 3 offline\n").replace(
-            "line 17\n", "line 17 online\n")
+            "line 17\n", "line 17 online\n"
+        )
         await until(lambda: read(a_file) == expected and read(b_file) == expected,
                     what="merge after reconnect")  # fmt: skip
         await until(lambda: read(alice.folder / "offline.txt") == "made on a train\n")
@@ -175,3 +186,43 @@ async def test_an_offline_client_merges_its_edits_when_it_reconnects(people, pro
     finally:
         alice.stop(), bob.stop()
         cable.close()
+
+
+async def test_the_server_killed_and_restarted_mid_sync_loses_nothing(
+    people, project, tmp_path, live_processes
+):
+    import os
+    import signal
+
+    from tests.cli.conftest import Terminal
+
+    server = live_processes.daphne()
+    terminals = []
+    for name in ("alice", "bob"):
+        terminal = Terminal(tmp_path / f"{name}-own" / "config.json")
+        assert terminal.run("login", server.url, "--token", getattr(people, name).token).code == 0
+        terminals.append(terminal)
+    alice = SyncRun(terminals[0], tmp_path / "alice", "acme/compiler")
+    bob = SyncRun(terminals[1], tmp_path / "bob", "acme/compiler")
+    try:
+        alice.ready(), bob.ready()
+        a_file, b_file = alice.folder / "src/app.py", bob.folder / "src/app.py"
+        async with DocClient(server.ws_url, project.doc_id, people.alice.token) as doc:
+            await doc.insert(0, "# typed in the browser\n")
+            typed = "# typed in the browser\n" + LINES
+            await until(lambda: read(a_file) == typed and read(b_file) == typed)
+        os.kill(server.pid, signal.SIGKILL)
+        server.process.wait(10)
+        alice.wait_event("offline"), bob.wait_event("offline")
+        a_file.write_text(typed.replace("line 5\n", "line 5 while down (alice)\n"))
+        b_file.write_text(typed.replace("line 15\n", "line 15 while down (bob)\n"))
+        await asyncio.sleep(0.5)
+        live_processes.daphne(port=server.port)
+        expected = typed.replace("line 5\n", "line 5 while down (alice)\n").replace(
+            "line 15\n", "line 15 while down (bob)\n"
+        )
+        await until(lambda: read(a_file) == expected and read(b_file) == expected,
+                    timeout=30, what="convergence after the restart")  # fmt: skip
+        assert live_text(people, "src/app.py") == expected
+    finally:
+        alice.stop(), bob.stop()

@@ -69,6 +69,7 @@ class DocLink:
         self.task: asyncio.Task | None = None
         self._flush_handle: asyncio.TimerHandle | None = None
         self.on_flush: Callable[[DocLink], None] | None = None  # benchmarks and tests
+        self.read_only = False  # a viewer: local saves are overwritten, never sent
 
     @property
     def file(self) -> Path:
@@ -176,6 +177,8 @@ class DocLink:
                 self._schedule_flush()
 
     def take_local(self, new: str, *, announce: bool) -> None:
+        if self.read_only:
+            return
         old = str(self.local_text)
         if not textdiff.apply(self.local, self.local_text, old, new):
             self.disk_text = new
@@ -197,7 +200,8 @@ class DocLink:
             return
         text = str(self.shared_text)
         current = read_text(self.file)
-        if current is not None and self.disk_text is not None and current != self.disk_text:
+        if (not self.read_only and current is not None and self.disk_text is not None
+                and current != self.disk_text):  # fmt: skip
             self.take_local(current, announce=True)  # a save the watcher has not reported
             text = str(self.shared_text)
         if current != text:

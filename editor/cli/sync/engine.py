@@ -32,6 +32,8 @@ class SyncEngine:
                  emit: Callable[[str, dict[str, Any]], None]) -> None:  # fmt: skip
         self.login, self.room, self.root, self.emit = login, room, root, emit
         self.room_id = room["id"]
+        # A viewer's edits would be dropped by the server: the folder only follows the room.
+        self.read_only = room.get("role") == "viewer"
         self.api = AsyncApi(login)
         self.rules = rules_for(root)
         self.links: dict[str, DocLink] = {}  # by doc_id
@@ -112,7 +114,8 @@ class SyncEngine:
     def _link(self, *, doc_id: str, path: str, initial_local: str | None) -> DocLink:
         url = ws_url(self.login.server, f"ws/docs/{doc_id}", self.login.token)
         link = DocLink(doc_id=doc_id, path=path, url=url, root=self.root, events=self,
-                       initial_local=initial_local)  # fmt: skip
+                       initial_local=None if self.read_only else initial_local)  # fmt: skip
+        link.read_only = self.read_only
         self.links[doc_id] = link
         self.by_path[path] = link
         link.start()
@@ -141,6 +144,8 @@ class SyncEngine:
                                initial_local=read_text(self.root / meta["path"]))  # fmt: skip
                 elif link.path != meta["path"]:
                     self._remote_moved(link, meta["path"])
+            if self.read_only:
+                return
             for link in list(self.links.values()):
                 if link.disk_text is not None and not link.file.exists():
                     await self._local_gone(link)
@@ -229,6 +234,8 @@ class SyncEngine:
         return self.rules.ignored(rel, is_dir=is_dir)
 
     def local_changed(self, rel: str) -> None:
+        if self.read_only:
+            return
         if rel.rsplit("/", 1)[-1] in IGNORE_FILES:
             self.rules = rules_for(self.root)
         if self._ignored(rel):
@@ -240,6 +247,8 @@ class SyncEngine:
             asyncio.get_running_loop().create_task(self._guarded(self._create_remote(rel)))
 
     def local_deleted(self, rel: str, is_dir: bool) -> None:
+        if self.read_only:
+            return
         prefix = rel + "/"
         doomed = [link for path, link in self.by_path.items()
                   if path == rel or (is_dir and path.startswith(prefix))]  # fmt: skip
@@ -248,6 +257,8 @@ class SyncEngine:
                 asyncio.get_running_loop().create_task(self._guarded(self._local_gone(link)))
 
     def local_moved(self, src: str, dest: str, is_dir: bool) -> None:
+        if self.read_only:
+            return
         if is_dir:
             asyncio.get_running_loop().create_task(self._guarded(self._move_folder(src, dest)))
             return
