@@ -32,7 +32,7 @@ class UsageOut(Schema):
     by_model: list[dict[str, Any]]
     latency: list[dict[str, Any]]
     acceptance: dict[str, Any]
-    tasks: list[dict[str, Any]] | None
+    tasks: dict[str, Any] | None
     now: dict[str, Any]
     top_users: list[dict[str, Any]]
     top_teams: list[dict[str, Any]]
