@@ -16,7 +16,7 @@ from django.utils import timezone
 from ninja import Router, Schema
 
 from editor.api.routers.common import errors
-from editor.core.errors import Forbidden
+from editor.core.errors import Forbidden, NotFound
 from editor.usage import selectors
 from editor.usage.selectors import RANGES, UsageFilters
 
@@ -55,6 +55,8 @@ def usage_summary(
 ):
     """Requests, tokens, cost, errors, latency, acceptance, tasks and activity now."""
     scope = selectors.usage_scope(user=request.auth)
+    if team is not None and not 0 < team < 2**63:
+        raise NotFound("No such team.")  # past the database's integers: never a team id
     if scope is not None and team is not None and team not in scope:
         raise Forbidden("You can only see the usage of teams you own.")
     if scope is not None and team is None and len(scope) == 1:

@@ -49,3 +49,4 @@ def test_members_and_viewers_are_refused(client, cast):
         assert answer.json()["error"] == "forbidden"
     assert client.get("/api/usage").status_code == 401
     assert _get(client, cast.alice, "?range=1y").status_code == 400
+    assert _get(client, cast.alice, f"?team={2**64}").status_code in (400, 404)
