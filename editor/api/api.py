@@ -15,6 +15,7 @@ from editor.api.errors import install_error_handlers
 from editor.api.parser import ObjectParser
 from editor.api.routers import invites, me, rooms, teams, tokens
 from editor.projects.api import router as projects_router
+from editor.usage.api import router as usage_router
 
 api = NinjaAPI(
     title="Flint API",
@@ -33,3 +34,4 @@ for module in (me, tokens, teams, invites, rooms):
     api.add_router("", module.router)
 api.add_router("", projects_router)
 api.add_router("", agents_router)
+api.add_router("", usage_router)

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -80,6 +81,14 @@ def _who(user) -> dict[str, Any]:
     }
 
 
+def client_kind(scope: dict[str, Any]) -> str:
+    """`?client=terminal` marks a connection of the `flint` command line; the room shows
+    that person as "(terminal)" there. Anything else is a browser. It is a label, not a
+    credential: it grants nothing."""
+    params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return "terminal" if params.get("client", [""])[0] == "terminal" else "browser"
+
+
 class RoomConsumer(AsyncJsonWebsocketConsumer):
     room = None
     role: EffectiveRoomRole | None = None
@@ -108,7 +117,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if self.role is None:
             await self.refuse(closecodes.FORBIDDEN, "You are not a member of this room.")
             return
-        self.me = await _who(user)
+        self.me = {**await _who(user), "client": client_kind(self.scope)}
         self.assist = AssistSession(
             room=self.room,
             user=user,

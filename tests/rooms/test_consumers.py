@@ -166,3 +166,21 @@ async def test_ping_and_garbage(cast):
     await bob.send_json_to({"type": "ping", "t": 8})
     assert (await _next_of_type(bob, "pong"))["t"] == 8
     await bob.disconnect()
+
+
+async def test_a_terminal_connection_is_shown_as_one_to_the_room(cast):
+    """`flint sync` connects with ?client=terminal; the room sees "(terminal)" beside bob."""
+    alice = await _connect_as(cast.alice, cast.room)
+    assert (await alice.receive_json_from())["you"]["client"] == "browser"
+    _, secret = await sync_to_async(token_create)(user=cast.bob, name="cli")
+    bob = WebsocketCommunicator(
+        application, f"/ws/rooms/{cast.room.pk}?token={secret}&client=terminal"
+    )
+    assert (await bob.connect())[0]
+    assert (await bob.receive_json_from())["you"]["client"] == "terminal"
+    joined = await _next_of_type(alice, "presence.join")
+    while joined["who"]["username"] != "bob":
+        joined = await _next_of_type(alice, "presence.join")
+    assert joined["who"]["client"] == "terminal"
+    await bob.disconnect()
+    await alice.disconnect()

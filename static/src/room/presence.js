@@ -6,7 +6,7 @@ export class PresenceList {
     this.list = list;
     this.count = count;
     this.empty = empty;
-    this.people = new Map(); // user id -> { who, conns: Set }
+    this.people = new Map(); // user id -> { who, conns: Map conn -> "browser" | "terminal" }
     this.meId = null;
   }
 
@@ -15,9 +15,9 @@ export class PresenceList {
   }
 
   join(who, conn) {
-    const entry = this.people.get(who.id) || { who, conns: new Set() };
+    const entry = this.people.get(who.id) || { who, conns: new Map() };
     entry.who = who; // names and colours may have changed since the last message
-    entry.conns.add(conn);
+    entry.conns.set(conn, who.client === "terminal" ? "terminal" : "browser");
     this.people.set(who.id, entry);
     this.render();
   }
@@ -58,7 +58,10 @@ export class PresenceList {
     avatar.textContent = (who.name || who.username).charAt(0).toUpperCase();
     const name = document.createElement("span");
     name.className = "who";
-    name.textContent = who.name;
+    // `flint sync` and the other commands connect as "terminal" (docs/PROTOCOL.md).
+    const kinds = [...conns.values()];
+    const terminals = kinds.filter((kind) => kind === "terminal").length;
+    name.textContent = terminals === kinds.length ? `${who.name} (terminal)` : who.name;
     name.title = `@${who.username}`;
     li.append(avatar, name);
     if (who.id === this.meId) {
@@ -67,11 +70,12 @@ export class PresenceList {
       you.textContent = "you";
       li.append(you);
     }
-    if (conns.size > 1) {
-      const tabs = document.createElement("span");
-      tabs.className = "tabs";
-      tabs.textContent = `${conns.size} tabs`;
-      li.append(tabs);
+    const tabs = kinds.length - terminals;
+    if (tabs > 1 || (terminals > 0 && tabs > 0)) {
+      const count = document.createElement("span");
+      count.className = "tabs";
+      count.textContent = terminals > 0 ? `${tabs} tabs + terminal` : `${tabs} tabs`;
+      li.append(count);
     }
     return li;
   }
