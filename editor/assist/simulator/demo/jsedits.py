@@ -14,7 +14,19 @@ from editor.assist.simulator.demo.pyedits import CannotEdit
 from editor.assist.simulator.demo.pysource import words
 
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
-_KEYWORDS_BEFORE_REGEX = {"return", "typeof", "case", "do", "else", "in", "of", "new", "delete", "void", "throw"}
+_KEYWORDS_BEFORE_REGEX = {
+    "return",
+    "typeof",
+    "case",
+    "do",
+    "else",
+    "in",
+    "of",
+    "new",
+    "delete",
+    "void",
+    "throw",
+}
 _FUNCTION = re.compile(
     r"^(?P<indent>[ \t]*)(?:export\s+(?:default\s+)?)?(?:async\s+)?function\s*\*?\s*"
     r"(?P<name>[A-Za-z_$][\w$]*)\s*\((?P<params>[^)]*)\)",
@@ -47,7 +59,9 @@ def scan(source: str) -> list[Piece]:
             pieces.append(Piece("comment", source[i:end], i))
             i = code_start = end
             continue
-        regex = char == "/" and (last_significant == "" or last_significant in "(,=:[!&|?{};+-*%<>~^")
+        regex = char == "/" and (
+            last_significant == "" or last_significant in "(,=:[!&|?{};+-*%<>~^"
+        )
         if char in "'\"`" or regex:
             flush(i)
             end = _string_end(source, i, "/" if regex else char)

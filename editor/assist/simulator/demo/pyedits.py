@@ -241,7 +241,10 @@ def _rename_in_fstring(literal: str, word: re.Pattern[str], new: str) -> str:
 
 # --- f-strings -----------------------------------------------------------------------------
 
-_PERCENT = re.compile(r"%(?:\((?P<key>\w+)\))?(?P<flags>[-+ 0#]*)(?P<width>\d*)(?:\.(?P<prec>\d+))?(?P<kind>[sdirfeEgGxXoc%])")
+_PERCENT = re.compile(
+    r"%(?:\((?P<key>\w+)\))?(?P<flags>[-+ 0#]*)(?P<width>\d*)(?:\.(?P<prec>\d+))?"
+    r"(?P<kind>[sdirfeEgGxXoc%])"
+)
 _STRING_START = re.compile(r"(?i)^(?P<prefix>[ru]*)(?P<quote>'''|\"\"\"|'|\")")
 
 
@@ -312,7 +315,9 @@ def _from_percent(body: str, quote: str, right: ast.expr) -> str:
 
 
 def _from_format(body: str, quote: str, call: ast.Call) -> str:
-    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(
+        k.arg is None for k in call.keywords
+    ):
         raise CannotEdit(".format(*args) or (**kwargs) has no f-string form")
     keywords = {k.arg: k.value for k in call.keywords}
     out, automatic = [], 0
@@ -327,7 +332,10 @@ def _from_format(body: str, quote: str, call: ast.Call) -> str:
         head = re.match(r"\w*", field).group(0)  # type: ignore[union-attr]
         rest = field[len(head) :]
         if head == "":
-            value, automatic = call.args[automatic] if automatic < len(call.args) else None, automatic + 1
+            value, automatic = (
+                call.args[automatic] if automatic < len(call.args) else None,
+                automatic + 1,
+            )
         elif head.isdigit():
             value = call.args[int(head)] if int(head) < len(call.args) else None
         else:
@@ -419,7 +427,7 @@ def _sorted_imports(nodes: list[ast.stmt]) -> str:
     blocks = []
     for section in sorted(set(plain) | {s for s, _ in froms}):
         lines = [f"import {name}" for name in sorted(plain.get(section, ()), key=str.lower)]
-        for (_, module) in sorted((k for k in froms if k[0] == section), key=lambda k: k[1].lower()):
+        for _, module in sorted((k for k in froms if k[0] == section), key=lambda k: k[1].lower()):
             names = sorted(froms[(section, module)], key=_name_key)
             line = f"from {module} import {', '.join(names)}"
             if len(line) > LINE_LIMIT:
@@ -480,7 +488,9 @@ def wrap_try(source: str, tree: ast.Module, *, context: str = "") -> str:
         if not body:
             raise CannotEdit(f"{function.name} has no statements to wrap")
         what = f"{function.name} failed"
-    elif any(isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) for n in tree.body):
+    elif any(
+        isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) for n in tree.body
+    ):
         raise CannotEdit("select one function, or the statements inside one, to wrap")
     else:
         body, what = tree.body, "the operation failed"
@@ -504,8 +514,7 @@ def wrap_try(source: str, tree: ast.Module, *, context: str = "") -> str:
         handler = f'{inner}logging.getLogger(__name__).exception("{what}")\n'
     else:
         handler = (
-            f"{inner}import logging\n\n"
-            f'{inner}logging.getLogger(__name__).exception("{what}")\n'
+            f'{inner}import logging\n\n{inner}logging.getLogger(__name__).exception("{what}")\n'
         )
     wrapped = (
         f"{indent}try:\n{pysource.reindent(block, '    ')}"

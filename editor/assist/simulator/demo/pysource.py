@@ -25,7 +25,7 @@ _VERBS = {
     "serialize", "notify", "log", "emit", "dispatch", "execute", "evaluate", "measure",
     "append", "insert", "extend", "greet", "connect", "fill", "init", "setup", "configure",
     "list", "summarize", "export", "import", "refresh", "restore", "store", "cache", "clean",
-    "copy", "ensure", "extract", "group", "hash", "index", "limit", "print", "push", "pop",
+    "copy", "ensure", "extract", "group", "hash", "index", "limit", "push", "pop",
     "select", "sum", "test", "toggle", "track", "truncate", "verify", "visit", "walk",
 }  # fmt: skip
 _STR_METHODS = {"format", "join", "upper", "lower", "strip", "lstrip", "rstrip", "replace",
@@ -128,7 +128,9 @@ def _is_method(function: FunctionNode) -> bool:
 def defaults(function: FunctionNode) -> dict[str, ast.expr]:
     args = function.args
     positional = [*args.posonlyargs, *args.args]
-    found = dict(zip([a.arg for a in positional[-len(args.defaults) :]], args.defaults, strict=False))
+    found = dict(
+        zip([a.arg for a in positional[-len(args.defaults) :]], args.defaults, strict=False)
+    )
     if not args.defaults:
         found = {}
     for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
@@ -219,7 +221,9 @@ class Docstring:
         if self.returns:
             lines += ["", "Returns:", f"    {self.returns}"]
         if self.raises:
-            lines += ["", "Raises:"] + [f"    {name}: when the checks above fail." for name in self.raises]
+            lines += ["", "Raises:"] + [
+                f"    {name}: when the checks above fail." for name in self.raises
+            ]
         if len(lines) == 1:
             return f"{indent}{quote}{self.summary}{quote}\n"
         body = "".join(f"{indent}{line}\n" if line else "\n" for line in lines[1:])

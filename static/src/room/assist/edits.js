@@ -30,10 +30,20 @@ const dropRange = StateEffect.define(); // id
 const refresh = StateEffect.define();
 const openPrompt = StateEffect.define(); // {from, to} | null
 
+// A fenced answer followed by prose: the code, then a note from the model (the demo
+// model says there what it could not do).
+const FENCE_THEN_NOTE = /^```[\w+-]*\n([\s\S]*?)\n?```[ \t]*\n\s*\n([\s\S]+)$/;
+
+/** The model's note after a fenced answer, once the answer is finished ("" if none). */
+export function replacementNote(text, finished) {
+  const match = finished ? FENCE_THEN_NOTE.exec(text) : null;
+  return match ? match[2].trim() : "";
+}
+
 /** The text a finished answer proposes: fences dropped, the selection's final newline kept. */
 export function cleanReplacement(text, selection, finished) {
   let out = text;
-  const fenced = /^```[\w+-]*\n([\s\S]*?)\n?```\s*$/.exec(out);
+  const fenced = /^```[\w+-]*\n([\s\S]*?)\n?```\s*$/.exec(out) || (finished && FENCE_THEN_NOTE.exec(out));
   if (finished && fenced) out = fenced[1] + (selection.endsWith("\n") ? "\n" : "");
   if (finished && selection.endsWith("\n") && !out.endsWith("\n") && out) out += "\n";
   return out;
@@ -463,6 +473,12 @@ class HeaderWidget extends WidgetType {
     else if (entry.status === "done") status.textContent = this.hunkCount ? `${this.hunkCount} change${this.hunkCount > 1 ? "s" : ""}` : "No changes proposed";
     meta.append(status);
     box.append(meta);
+    const note = replacementNote(entry.text, entry.status === "done");
+    if (note) {
+      const noteBox = el("div", "cm-qe-model-note", note);
+      noteBox.dataset.qeModelNote = "";
+      box.append(noteBox);
+    }
     if (entry.error) {
       const error = el("div", "cm-qe-error");
       error.dataset.qeError = entry.error.kind;
