@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from editor.demo_room.models import DemoRoom
-from editor.demo_room.selectors import sample_files
+from editor.demo_room.project import sample_files
 from editor.projects.services import file_create
 from editor.rooms.models import Room, Team, TeamRole
 from editor.rooms.services import room_create, team_create

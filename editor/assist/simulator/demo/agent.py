@@ -326,9 +326,11 @@ def _change(plan: Plan, path: str, text: str) -> tuple[str | None, str]:
         new = lint.fixed(path, text)
         if new is None:
             return None, "ruff cannot run where the demo model runs"
+        if new == text:
+            return new, "ruff reports nothing here that it can fix safely"
         found = lint.findings(path, text) or []
         codes = sorted({f.code for f in found if f.fixable})
-        return new, f"applying ruff's safe fixes ({', '.join(codes) or 'none'})"
+        return new, f"applying ruff's safe fixes ({', '.join(codes)})"
     try:
         tree = ast.parse(text)
     except SyntaxError as exc:
@@ -499,7 +501,10 @@ def _quote(path: str) -> str:
 def _summary(plan: Plan, state: State, targets: list[str]) -> str:
     lines = [f"Demo model: {plan.describe()}."]
     if state.patched:
-        lines.append(f"Changed {len(state.patched)} files: {', '.join(sorted(state.patched))}.")
+        count = len(state.patched)
+        lines.append(
+            f"Changed {count} file{'s' if count > 1 else ''}: {', '.join(sorted(state.patched))}."
+        )
     else:
         lines.append("Changed no files.")
     for path, why in sorted(state.skipped.items()):

@@ -118,11 +118,11 @@ def add_docstrings(source: str, tree: ast.Module) -> str:
             if splices.lines[header_end].strip():
                 text += "\n"  # a blank line between the class docstring and its body
         else:
-            text = pysource.docstring_for(node, owners.get(id(node))).render(indent)
+            text = pysource.docstring_for(node, owners.get(id(node)), source).render(indent)
         splices.insert_line(header_end + 1, text)  # right under the header, before comments
         added += 1
     if not added:
-        raise CannotEdit("every function and class in the selection already has a docstring")
+        raise CannotEdit("every function and class already has a docstring")
     return splices.apply()
 
 

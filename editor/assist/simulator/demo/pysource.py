@@ -230,10 +230,17 @@ class Docstring:
         return f"{indent}{quote}{lines[0]}\n{body}{indent}{quote}\n"
 
 
-def _summary(name: str, returns_value: bool, owner: str | None) -> str:
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _summary(name: str, returns_value: bool, owner: str | None, params: list[str]) -> str:
     parts = words(name) or [name]
     if len(parts) == 1 and parts[0] in _VERBS:
+        # A bare verb: what it acts on is its parameters, else the object it belongs to.
         target = f"the {' '.join(words(owner))}" if owner else "it"
+        if params:
+            target = _listed([f"`{p}`" for p in params])
         return f"{parts[0].capitalize()} {target}."
     if name == "__init__":
         return "Initialise the instance."
@@ -265,20 +272,27 @@ def _describe_arg(function: FunctionNode, arg: ast.arg) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-def docstring_for(function: FunctionNode, owner: str | None = None) -> Docstring:
+def _shown(node: ast.expr, source: str) -> str:
+    """An expression as written (ast.unparse would add parentheses and change quotes)."""
+    segment = ast.get_source_segment(source, node) if source else None
+    return " ".join((segment or ast.unparse(node)).split())
+
+
+def docstring_for(function: FunctionNode, owner: str | None = None, source: str = "") -> Docstring:
     """A docstring from the function's own code; `owner` is the class of a method."""
     found = [r for r in returns(function) if r.value is not None]
+    shown = list(dict.fromkeys(_shown(r.value, source) for r in found if r.value is not None))
     value = None
     if is_generator(function):
         value = "The values it yields, one by one."
-    elif len(found) == 1:
-        expression = ast.unparse(found[0].value)
-        value = f"`{expression}`." if len(expression) <= 60 else "The computed result."
-    elif found:
-        value = "One of: " + ", ".join(f"`{ast.unparse(r.value)}`" for r in found[:4]) + "."
+    elif len(shown) == 1:
+        value = f"`{shown[0]}`." if len(shown[0]) <= 60 else "The computed result."
+    elif shown:
+        value = "One of: " + ", ".join(f"`{s}`" for s in shown[:4]) + "."
         if len(value) > 100:
             value = "The computed result, depending on the branch taken."
-    summary = _summary(function.name, bool(found), owner)
+    params = [a.arg for a in parameters(function)]
+    summary = _summary(function.name, bool(found), owner, params)
     args = [(a.arg, _describe_arg(function, a)) for a in parameters(function)]
     return Docstring(summary, args, value, raised(function))
 
@@ -286,7 +300,8 @@ def docstring_for(function: FunctionNode, owner: str | None = None) -> Docstring
 def class_docstring(node: ast.ClassDef) -> str:
     parts = words(node.name) or [node.name]
     bases = [ast.unparse(b) for b in node.bases]
-    text = f"A {' '.join(parts)}"
+    noun = " ".join(parts)
+    text = f"{'An' if noun[:1] in 'aeiou' else 'A'} {noun}"
     if bases:
         text += f" ({', '.join(bases)})"
     return text + "."
