@@ -51,7 +51,9 @@ def test_docstrings_for_every_function_in_a_multi_file_change(demo_tiers, sample
 def _without_docstrings(text: str) -> str:
     tree = ast.parse(text)
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Module) and pysource.has_docstring(node):
+        if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Module) and pysource.has_docstring(
+            node
+        ):
             node.body = node.body[1:] or [ast.Pass()]
     return ast.unparse(tree)
 
@@ -87,7 +89,7 @@ def test_a_test_skeleton_for_a_module_compiles_and_runs_skipped(demo_tiers, samp
     outcome, copy, _ = run("Write tests for shop/pricing.py", sample)
 
     assert outcome.status == "succeeded", outcome
-    (path, text), = copy.changed().items()
+    ((path, text),) = copy.changed().items()
     assert path == "tests/test_pricing.py"
     assert "from shop.pricing import apply_discount, check_code, price_label" in text
     for path_, body in {**sample, path: text}.items():

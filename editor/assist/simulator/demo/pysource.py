@@ -92,14 +92,20 @@ def is_generator(function: FunctionNode) -> bool:
     return any(isinstance(n, ast.Yield | ast.YieldFrom) for n in own_nodes(function))
 
 
-def raised(function: FunctionNode) -> list[str]:
-    names: list[str] = []
-    for node in own_nodes(function):
+def raised(function: FunctionNode) -> list[tuple[str, str]]:
+    """(exception name, its message when a literal) of each `raise` in the function."""
+    found: dict[str, str] = {}
+    for node in sorted(own_nodes(function), key=lambda n: getattr(n, "lineno", 0)):
         if isinstance(node, ast.Raise) and node.exc is not None:
-            exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
-            if isinstance(exc, ast.Name) and exc.id not in names:
-                names.append(exc.id)
-    return names
+            call = node.exc if isinstance(node.exc, ast.Call) else None
+            exc = call.func if call else node.exc
+            message = ""
+            if call and call.args and isinstance(call.args[0], ast.Constant | ast.JoinedStr):
+                first = call.args[0]
+                message = str(first.value) if isinstance(first, ast.Constant) else "formatted"
+            if isinstance(exc, ast.Name) and exc.id not in found:
+                found[exc.id] = message
+    return list(found.items())
 
 
 def has_docstring(node: FunctionNode | ast.ClassDef) -> bool:
@@ -212,7 +218,7 @@ class Docstring:
     summary: str
     args: list[tuple[str, str]]
     returns: str | None
-    raises: list[str]
+    raises: list[tuple[str, str]]
 
     def render(self, indent: str, quote: str = '"""') -> str:
         lines = [self.summary]
@@ -222,7 +228,10 @@ class Docstring:
             lines += ["", "Returns:", f"    {self.returns}"]
         if self.raises:
             lines += ["", "Raises:"] + [
-                f"    {name}: when the checks above fail." for name in self.raises
+                f"    {name}: {message!r}."
+                if message and message != "formatted"
+                else f"    {name}."
+                for name, message in self.raises
             ]
         if len(lines) == 1:
             return f"{indent}{quote}{self.summary}{quote}\n"
@@ -236,7 +245,7 @@ def _listed(items: list[str]) -> str:
 
 def _summary(name: str, returns_value: bool, owner: str | None, params: list[str]) -> str:
     parts = words(name) or [name]
-    if len(parts) == 1 and parts[0] in _VERBS:
+    if len(parts) == 1 and (parts[0] in _VERBS or (params and not returns_value)):
         # A bare verb: what it acts on is its parameters, else the object it belongs to.
         target = f"the {' '.join(words(owner))}" if owner else "it"
         if params:
@@ -260,7 +269,7 @@ def _summary(name: str, returns_value: bool, owner: str | None, params: list[str
     return f"{sentence[0].upper()}{sentence[1:]}."
 
 
-def _describe_arg(function: FunctionNode, arg: ast.arg) -> str:
+def _describe_arg(function: FunctionNode, arg: ast.arg, source: str) -> str:
     text = " ".join(words(arg.arg)) or arg.arg
     if arg is function.args.vararg:
         text = f"extra positional arguments ({text})"
@@ -268,7 +277,7 @@ def _describe_arg(function: FunctionNode, arg: ast.arg) -> str:
         text = f"extra keyword arguments ({text})"
     default = defaults(function).get(arg.arg)
     if default is not None:
-        text += f" (default `{ast.unparse(default)}`)"
+        text += f" (default `{_shown(default, source)}`)"
     return text[0].upper() + text[1:] + "."
 
 
@@ -293,7 +302,7 @@ def docstring_for(function: FunctionNode, owner: str | None = None, source: str 
             value = "The computed result, depending on the branch taken."
     params = [a.arg for a in parameters(function)]
     summary = _summary(function.name, bool(found), owner, params)
-    args = [(a.arg, _describe_arg(function, a)) for a in parameters(function)]
+    args = [(a.arg, _describe_arg(function, a, source)) for a in parameters(function)]
     return Docstring(summary, args, value, raised(function))
 
 
