@@ -54,8 +54,41 @@ def _continue_line(prefix: str, sources: list[str]) -> str:
             break
         found = _continuations(wanted, partial, sources, own_end=len(prefix))
         if found:
-            return found
+            return _balanced(found, _open_brackets(prefix[prefix.rfind("\n") + 1 :]))
     return ""
+
+
+_OPENERS, _CLOSERS = "([{", ")]}"
+
+
+def _open_brackets(line: str) -> int:
+    depth = 0
+    for char in line:
+        if char in _OPENERS:
+            depth += 1
+        elif char in _CLOSERS and depth:
+            depth -= 1
+    return depth
+
+
+def _balanced(rest: str, open_here: int) -> str:
+    """The continuation cut where it would close a bracket the cursor's line never
+    opened, or go on to the next argument of a call the cursor is not in: the match came
+    from inside a call elsewhere (`f(self.subtotal(), code)`), the cursor is not."""
+    depth = 0
+    for index, char in enumerate(rest):
+        if char in _OPENERS:
+            depth += 1
+        elif char in _CLOSERS:
+            if depth == 0:
+                if open_here == 0:
+                    return rest[:index].rstrip()
+                open_here -= 1
+            else:
+                depth -= 1
+        elif char == "," and depth == 0 and open_here == 0:
+            return rest[:index].rstrip()
+    return rest
 
 
 def _continuations(

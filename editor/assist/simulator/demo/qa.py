@@ -105,5 +105,5 @@ def answer(question: Question) -> str:
         span = f"lines {start + 1}-{end + 1}" if end > start else f"line {start + 1}"
         what = f" — where `{name}` is defined" if name and end > start else ""
         quote = "\n".join(lines[first : last + 1]).strip("\n")
-        out += ["", f"**`{path}`, {span}**{what}:", f"```{_fence(path)}", quote, "```"]
+        out += ["", f"**{path}, {span}**{what}:", f"```{_fence(path)}", quote, "```"]
     return "\n".join(out)
