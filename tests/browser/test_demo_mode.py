@@ -171,6 +171,8 @@ def test_a_fresh_make_run_in_demo_mode_shows_every_model_feature(flint, request)
                     "data-status", "applied"
                 )
             shot(page, "7-task-applied")
+            page.locator("[data-sheet-close]").click()
+            expect(sheet).to_be_hidden()
             open_file(page, "shop/report.py")
             page.wait_for_function(
                 f"() => {JS_VIEW}.state.doc.toString().includes('Return the daily report.')"
