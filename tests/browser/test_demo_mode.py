@@ -137,6 +137,20 @@ def test_a_fresh_make_run_in_demo_mode_shows_every_model_feature(flint, request)
                 "Raises:\n    ValueError."
             )
 
+            # What the demo model does not know: the code back unchanged, and a note.
+            select_text(page, "def price_label")
+            page.keyboard.press("Control+k")
+            prompt.fill("make it faster")
+            prompt.press("Enter")
+            expect(head).to_have_attribute("data-qe-status", "done")
+            expect(head).to_contain_text("No changes proposed")
+            expect(head.locator("[data-qe-model-note]")).to_contain_text(
+                "Demo model: this instruction is not one the demo model knows"
+            )
+            shot(page, "4b-quick-edit-unknown-instruction-note")
+            head.locator("[data-qe-action='reject']").click()
+            expect(head).to_have_count(0)
+
             # Ask: an answer citing files and lines.
             page.locator("[data-assist-tab='ask']").click()
             box = page.locator("[data-assist-question]")
