@@ -470,7 +470,8 @@ def start_demo_models(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     key = "demo-" + os.urandom(8).hex()  # only Flint's own processes hold it
-    args = [sys.executable, "manage.py", "simulate_models", "--port", str(port), "--api-key", key]
+    args = [sys.executable, "manage.py", "simulate_models", "--port", str(port), "--api-key", key,
+            "--demo"]  # fmt: skip
     launcher.start("models", args, env, log_dir)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "editor.assist",
     "editor.usage",
     "editor.agents",
+    "editor.demo_room",
 ]
 
 MIDDLEWARE = [

@@ -13,5 +13,6 @@ urlpatterns = [
     path("accounts/", include("editor.accounts.urls")),
     path("usage/", include("editor.usage.urls")),
     path("", include("editor.projects.urls")),
+    path("", include("editor.demo_room.urls")),
     path("", include("editor.rooms.urls")),
 ]

@@ -83,6 +83,7 @@ class Answer:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
     fault_key: str = ""
+    scripted: bool = False  # a rule decided it (the demo model never overrides a rule)
 
 
 @dataclass
@@ -174,6 +175,7 @@ def decide(body: dict[str, Any], rules: list[Rule], header_options: str | None =
                     for call in rule.tool_calls
                 ]
             answer.text = rule.reply or ""
+            answer.scripted = True
             answer.fault_key = f"rule:{rules.index(rule)}|{answer.fault_key}"
             return answer
     tokens = int(answer.options.get("tokens", 48))

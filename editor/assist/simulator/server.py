@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import threading
 import time
@@ -18,6 +19,8 @@ from collections import Counter
 from typing import Any
 
 from editor.assist.simulator.script import Answer, Rule, decide, tokenize
+
+log = logging.getLogger(__name__)
 
 _REASONS = {
     200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
@@ -38,12 +41,16 @@ class Simulator:
         api_key: str | None = None,
         context_tokens: int = 128_000,
         tick_ms: float = 2.0,
+        demo: bool = False,
     ) -> None:
         self.tokens_per_s = tokens_per_s
         self.ttft_ms = ttft_ms
         self.rules = rules or []
         self.api_key = api_key
         self.context_tokens = context_tokens
+        # Demo mode: what no rule answers, the demo model does (simulator/demo/); else
+        # the deterministic filler text tests and benchmarks measure.
+        self.demo = demo
         self.tick = tick_ms / 1000
         self.requests = 0
         self.open_streams = 0
@@ -224,6 +231,9 @@ class _Connection(asyncio.Protocol):
             return
         sim.last_request = request
         answer = decide(request, sim.rules, headers.get("x-sim"))
+        if sim.demo and not answer.scripted and "tokens" not in answer.options:
+            # Off the event loop: the demo model parses code and may run ruff.
+            await asyncio.get_running_loop().run_in_executor(None, _demo_answer, request, answer)
         if await self._fault_before_answer(answer):
             return
         prompt_tokens = _prompt_tokens(request)
@@ -408,6 +418,24 @@ class _Events:
     def __getitem__(self, span: slice) -> list[bytes]:
         before, after = self.before, self.after
         return [before + json.dumps(p).encode() + after for p in self.pieces[span]]
+
+
+def _demo_answer(request: dict[str, Any], answer: Answer) -> None:
+    from editor.assist.simulator import demo
+
+    tools = [
+        (tool.get("function") or {}).get("name", "")
+        for tool in request.get("tools") or []
+        if isinstance(tool, dict)
+    ]
+    try:
+        reply = demo.respond(request.get("messages") or [], tools)
+    except Exception as exc:  # a bug in the demo must not look like a model outage
+        log.exception("the demo model failed on a request")
+        answer.text = f"The demo model failed on this request ({type(exc).__name__}: {exc})."
+        return
+    if reply is not None:
+        answer.text, answer.tool_calls = reply.text, reply.tool_calls
 
 
 def _id() -> str:

@@ -21,6 +21,12 @@ class Command(BaseCommand):
         parser.add_argument("--script", help="JSON or YAML rules (see docs/MODELS.md)")
         parser.add_argument("--api-key", help="require this bearer key (default: any)")
         parser.add_argument("--context-tokens", type=int, default=128_000)
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help="answer what no script rule answers as the demo model (real work on the "
+            "project in the prompt) instead of filler text",
+        )
 
     def handle(self, *args, **options) -> None:
         rules = []
@@ -35,6 +41,7 @@ class Command(BaseCommand):
             rules=rules,
             api_key=options["api_key"],
             context_tokens=options["context_tokens"],
+            demo=options["demo"],
         )
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the way to stop it
             asyncio.run(self._serve(simulator, options["host"], options["port"]))
@@ -43,7 +50,8 @@ class Command(BaseCommand):
         bound = await simulator.start(host, port)
         self.stdout.write(
             f"Model simulator on http://{host}:{bound}/v1 "
-            f"({simulator.tokens_per_s:g} tok/s, {simulator.ttft_ms:g} ms to first token)",
+            f"({simulator.tokens_per_s:g} tok/s, {simulator.ttft_ms:g} ms to first token"
+            f"{', demo model' if simulator.demo else ''})",
         )
         self.stdout.flush()
         await asyncio.Event().wait()

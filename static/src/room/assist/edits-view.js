@@ -6,7 +6,7 @@ import { Decoration, EditorView, ViewPlugin, WidgetType } from "@codemirror/view
 
 import { diffLines } from "./diff.js";
 import { editPrompt } from "./edits-prompt.js";
-import { proposalOf } from "./edits.js";
+import { proposalOf, replacementNote } from "./edits.js";
 import { el, kindTitle, modelBadges, partialLabel } from "./labels.js";
 
 const addRange = StateEffect.define(); // {id, from, to}
@@ -117,6 +117,12 @@ class HeaderWidget extends WidgetType {
     else if (entry.status === "done") status.textContent = this.hunkCount ? `${this.hunkCount} change${this.hunkCount > 1 ? "s" : ""}` : "No changes proposed";
     meta.append(status);
     box.append(meta);
+    const note = replacementNote(entry.text, entry.status === "done");
+    if (note) {
+      const noteBox = el("div", "cm-qe-model-note", note);
+      noteBox.dataset.qeModelNote = "";
+      box.append(noteBox);
+    }
     if (entry.error) {
       const error = el("div", "cm-qe-error");
       error.dataset.qeError = entry.error.kind;

@@ -27,10 +27,20 @@ const AWARENESS_FIELD = "assistEdits";
 const MAX_PUBLISHED_PROPOSAL = 20_000;
 const AWARENESS_BUDGET_BYTES = 5_000; // of the server's 8 KB per state; the rest is cursor, user, viewing
 
+// A fenced answer followed by prose: the code, then a note from the model (the demo
+// model says there what it could not do).
+const FENCE_THEN_NOTE = /^```[\w+-]*\n([\s\S]*?)\n?```[ \t]*\n\s*\n([\s\S]+)$/;
+
+/** The model's note after a fenced answer, once the answer is finished ("" if none). */
+export function replacementNote(text, finished) {
+  const match = finished ? FENCE_THEN_NOTE.exec(text) : null;
+  return match ? match[2].trim() : "";
+}
+
 /** The text a finished answer proposes: fences dropped, the selection's final newline kept. */
 export function cleanReplacement(text, selection, finished) {
   let out = text;
-  const fenced = /^```[\w+-]*\n([\s\S]*?)\n?```\s*$/.exec(out);
+  const fenced = /^```[\w+-]*\n([\s\S]*?)\n?```\s*$/.exec(out) || (finished && FENCE_THEN_NOTE.exec(out));
   if (finished && fenced) out = fenced[1] + (selection.endsWith("\n") ? "\n" : "");
   if (finished && selection.endsWith("\n") && !out.endsWith("\n") && out) out += "\n";
   return out;

@@ -1,0 +1,1 @@
+"""The demo room: a first room with a small sample project and things to try."""

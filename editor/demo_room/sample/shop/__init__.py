@@ -1,0 +1,1 @@
+"""The corner shop's back office."""
