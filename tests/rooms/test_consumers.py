@@ -170,11 +170,11 @@ async def test_ping_and_garbage(cast):
 
 async def test_a_terminal_connection_is_shown_as_one_to_the_room(cast):
     """`flint sync` connects with ?client=terminal; the room sees "(terminal)" beside bob."""
-    alice = await _connect_as(cast.alice, cast.room)
+    alice = await room_socket(cast.alice, cast.room)
     assert (await alice.receive_json_from())["you"]["client"] == "browser"
     _, secret = await sync_to_async(token_create)(user=cast.bob, name="cli")
-    bob = WebsocketCommunicator(
-        application, f"/ws/rooms/{cast.room.pk}?token={secret}&client=terminal"
+    bob = await ws_communicator(
+        f"/ws/rooms/{cast.room.pk}?token={secret}&client=terminal", headers=[]
     )
     assert (await bob.connect())[0]
     assert (await bob.receive_json_from())["you"]["client"] == "terminal"
