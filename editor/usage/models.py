@@ -33,11 +33,17 @@ class UsageEvent(models.Model):
     feature = models.CharField(max_length=32)
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
+    # db_default too: raw inserts that predate these columns (bench/usage_bench.py's COPY)
+    # still get 0 from the database.
     cached_tokens = models.PositiveIntegerField(
-        default=0, help_text="Prompt tokens the server read from its prompt cache (of prompt)."
+        default=0,
+        db_default=0,
+        help_text="Prompt tokens the server read from its prompt cache (of prompt).",
     )
     reasoning_tokens = models.PositiveIntegerField(
-        default=0, help_text="Completion tokens spent on hidden reasoning (of completion)."
+        default=0,
+        db_default=0,
+        help_text="Completion tokens spent on hidden reasoning (of completion).",
     )
     tokens_estimated = models.BooleanField(
         default=False, help_text="The server sent no usage; counts were estimated locally."
@@ -154,8 +160,8 @@ class UsageHour(models.Model):
     requests = models.PositiveBigIntegerField(default=0)
     prompt_tokens = models.PositiveBigIntegerField(default=0)
     completion_tokens = models.PositiveBigIntegerField(default=0)
-    cached_tokens = models.PositiveBigIntegerField(default=0)
-    reasoning_tokens = models.PositiveBigIntegerField(default=0)
+    cached_tokens = models.PositiveBigIntegerField(default=0, db_default=0)
+    reasoning_tokens = models.PositiveBigIntegerField(default=0, db_default=0)
     duration_ms = models.FloatField(default=0, help_text="Sum over the requests.")
 
     class Meta:
