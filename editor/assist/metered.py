@@ -66,6 +66,8 @@ class Tokens:
     prompt: int
     completion: int
     estimated: bool
+    cached: int = 0  # of `prompt`: read from the server's prompt cache
+    reasoning: int = 0  # of `completion`: the model's hidden reasoning
 
     @property
     def total(self) -> int:
@@ -83,7 +85,13 @@ def request_tokens(request: ModelRequest) -> int:
 def tokens_used(usage: dict[str, Any] | None, *, prompt_estimate: int, text: str) -> Tokens:
     """The server's counts when it reported them, else the estimates."""
     if usage and "completion_tokens" in usage:
-        return Tokens(int(usage.get("prompt_tokens") or 0), int(usage["completion_tokens"]), False)
+        return Tokens(
+            int(usage.get("prompt_tokens") or 0),
+            int(usage["completion_tokens"]),
+            False,
+            cached=int(usage.get("cached_tokens") or 0),
+            reasoning=int(usage.get("reasoning_tokens") or 0),
+        )
     return Tokens(prompt_estimate, count_tokens(text), True)
 
 
@@ -123,6 +131,8 @@ def _row(
         status=status,
         prompt_tokens=tokens.prompt,
         completion_tokens=tokens.completion,
+        cached_tokens=tokens.cached,
+        reasoning_tokens=tokens.reasoning,
         tokens_estimated=tokens.estimated,
         ttft_ms=ttft_ms,
         duration_ms=duration_ms,

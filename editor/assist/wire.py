@@ -10,8 +10,10 @@ Requests and replies are in one shape whatever the wire, Chat Completions' (the 
 wire): `messages` are chat messages (system / user / assistant with `tool_calls` / tool),
 `tools` are chat function specs, a reply's `tool_calls` are chat tool calls
 (`{"id", "type": "function", "function": {"name", "arguments": json text}}`) and its
-`usage` has `prompt_tokens`, `completion_tokens` (and `total_tokens`). A wire that speaks
-another format translates both ways.
+`usage` has `prompt_tokens`, `completion_tokens` (and `total_tokens`), and the ints
+`cached_tokens` (of the prompt, from the server's prompt cache) and `reasoning_tokens` (of
+the completion), 0 when the server does not say. A wire that speaks another format
+translates both ways.
 
 A wire makes one attempt per method call and raises whatever went wrong (SDK, transport
 or parsing errors, or a ModelError it already knows the kind of); it never retries and

@@ -36,6 +36,24 @@ def _body(tier: Tier, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
     return body
 
 
+def usage_of(raw: Any) -> dict[str, Any] | None:
+    """The server's usage, plus the wire-neutral `cached_tokens` and `reasoning_tokens`
+    (Chat Completions nests them under prompt/completion_tokens_details, when sent)."""
+    if not isinstance(raw, dict):
+        return None
+
+    def detail(section: str, name: str) -> int:
+        details = raw.get(section)
+        found = details.get(name) if isinstance(details, dict) else None
+        return found if isinstance(found, int) and found > 0 else 0
+
+    return {
+        **raw,
+        "cached_tokens": detail("prompt_tokens_details", "cached_tokens"),
+        "reasoning_tokens": detail("completion_tokens_details", "reasoning_tokens"),
+    }
+
+
 def _reply_of(tier: Tier, payload: Any) -> Reply:
     """The one reader of a whole answer (async and sync clients alike)."""
     if not isinstance(payload, dict) or not payload.get("choices"):
@@ -47,7 +65,7 @@ def _reply_of(tier: Tier, payload: Any) -> Reply:
         text=message.get("content") or "",
         tool_calls=message.get("tool_calls") or [],
         finish_reason=choice.get("finish_reason"),
-        usage=payload.get("usage"),
+        usage=usage_of(payload.get("usage")),
         message=message,
     )
 
@@ -71,7 +89,7 @@ class ChatWire:
                 if batch.done:
                     break
         state = parser.state
-        reply.usage = state.usage
+        reply.usage = usage_of(state.usage)
         reply.finish_reason = state.finish_reason
         reply.tool_calls = state.tool_calls
         reply.model = state.model or tier.model

@@ -17,7 +17,8 @@ admin.site.index_template = "usage/admin_index.html"
 class UsageEventAdmin(admin.ModelAdmin):
     list_display = (
         "created_at", "user", "room", "feature", "tier", "model",
-        "prompt_tokens", "completion_tokens", "ttft_ms", "status", "error_kind",
+        "prompt_tokens", "cached_tokens", "completion_tokens", "reasoning_tokens", "ttft_ms",
+        "status", "error_kind",
     )  # fmt: skip
     list_filter = ("tier", "feature", "status", "tokens_estimated")
     readonly_fields = [f.name for f in UsageEvent._meta.fields]
@@ -29,8 +30,15 @@ class UsageEventAdmin(admin.ModelAdmin):
 
 @admin.register(ModelPrice)
 class ModelPriceAdmin(admin.ModelAdmin):
-    list_display = ("model", "prompt_usd_per_million", "completion_usd_per_million", "updated_at")
-    list_editable = ("prompt_usd_per_million", "completion_usd_per_million")
+    list_display = (
+        "model", "prompt_usd_per_million", "cached_prompt_usd_per_million",
+        "completion_usd_per_million", "updated_at",
+    )  # fmt: skip
+    list_editable = (
+        "prompt_usd_per_million",
+        "cached_prompt_usd_per_million",
+        "completion_usd_per_million",
+    )
     search_fields = ("model",)
 
 

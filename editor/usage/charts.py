@@ -47,6 +47,9 @@ def chart_data(*, figures: dict[str, Any], filters: UsageFilters) -> dict[str, A
     fmt = "%b %d %H:00" if filters.hourly else "%b %d"
     labels = [bucket.strftime(fmt) for bucket in buckets]
     histogram = figures["histogram"]
+    models = [
+        row for row in figures["by_model"] if row["prompt_tokens"] or row["completion_tokens"]
+    ]
     hist_tiers = _tiers(set(histogram["tiers"]))
     return {
         "time": {
@@ -64,6 +67,16 @@ def chart_data(*, figures: dict[str, Any], filters: UsageFilters) -> dict[str, A
                 for i in range(len(buckets))
                 if any(requests[t][i] for t in tiers)
             ],
+        },
+        # Cache-hit share (% of prompt tokens) and reasoning tokens per tier and model.
+        "cache": {
+            "labels": [f"{row['tier']} · {row['model']}" for row in models],
+            "tiers": [row["tier"] for row in models],
+            "share": [
+                None if row["cache_share"] is None else round(row["cache_share"] * 100, 1)
+                for row in models
+            ],
+            "reasoning": [row["reasoning_tokens"] for row in models],
         },
         "ttft": {
             "labels": histogram["labels"],

@@ -33,6 +33,18 @@ class UsageEvent(models.Model):
     feature = models.CharField(max_length=32)
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
+    # db_default too: raw inserts that predate these columns (bench/usage_bench.py's COPY)
+    # still get 0 from the database.
+    cached_tokens = models.PositiveIntegerField(
+        default=0,
+        db_default=0,
+        help_text="Prompt tokens the server read from its prompt cache (of prompt).",
+    )
+    reasoning_tokens = models.PositiveIntegerField(
+        default=0,
+        db_default=0,
+        help_text="Completion tokens spent on hidden reasoning (of completion).",
+    )
     tokens_estimated = models.BooleanField(
         default=False, help_text="The server sent no usage; counts were estimated locally."
     )
@@ -73,6 +85,14 @@ class ModelPrice(models.Model):
     )
     completion_usd_per_million = models.DecimalField(
         "$ per 1M completion tokens", max_digits=12, decimal_places=4, default=0
+    )
+    cached_prompt_usd_per_million = models.DecimalField(
+        "$ per 1M cached prompt tokens",
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Prompt tokens served from the prompt cache. Blank: the prompt price.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -140,6 +160,8 @@ class UsageHour(models.Model):
     requests = models.PositiveBigIntegerField(default=0)
     prompt_tokens = models.PositiveBigIntegerField(default=0)
     completion_tokens = models.PositiveBigIntegerField(default=0)
+    cached_tokens = models.PositiveBigIntegerField(default=0, db_default=0)
+    reasoning_tokens = models.PositiveBigIntegerField(default=0, db_default=0)
     duration_ms = models.FloatField(default=0, help_text="Sum over the requests.")
 
     class Meta:

@@ -23,7 +23,10 @@ from editor.usage.buckets import METRICS, bucket_case, bucket_of, columns
 from editor.usage.models import UsageEvent, UsageHour, UsageHourLatency, UsageStatus
 
 HOUR_KEY = ("hour", "team_id", "user_id", "tier", "model", "feature", "status", "error_kind")
-HOUR_SUMS = ("requests", "prompt_tokens", "completion_tokens", "duration_ms")
+HOUR_SUMS = (
+    "requests", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens",
+    "duration_ms",
+)  # fmt: skip
 LATENCY_KEY = ("hour", "team_id", "tier", "model", "feature")
 LATENCY_COLUMNS = tuple(c for metric in METRICS for c in columns(metric))
 
@@ -58,7 +61,8 @@ def rollup_add(*, event: UsageEvent) -> None:
     hour = _hour_param(hour_floor(event.created_at))
     key = (hour, event.team_id or 0, event.user_id or 0, event.tier, event.model,
            event.feature, event.status, event.error_kind)  # fmt: skip
-    sums = (1, event.prompt_tokens, event.completion_tokens, event.duration_ms)
+    sums = (1, event.prompt_tokens, event.completion_tokens, event.cached_tokens,
+            event.reasoning_tokens, event.duration_ms)  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(
             _upsert_sql(UsageHour._meta.db_table, HOUR_KEY, HOUR_KEY + HOUR_SUMS, HOUR_SUMS),
@@ -96,6 +100,8 @@ def raw_hours(events: QuerySet[UsageEvent]) -> QuerySet:
             requests=Count("id"),
             prompt=Coalesce(Sum("prompt_tokens"), 0),
             completion=Coalesce(Sum("completion_tokens"), 0),
+            cached=Coalesce(Sum("cached_tokens"), 0),
+            reasoning=Coalesce(Sum("reasoning_tokens"), 0),
             duration=Coalesce(Sum("duration_ms"), 0.0),
         )
     )  # fmt: skip
@@ -158,7 +164,8 @@ def rollup_rebuild(*, start: datetime, end: datetime) -> dict[str, int]:
         INSERT INTO {qn(UsageHour._meta.db_table)} ({hour_columns})
         SELECT {_hour_sql(created)}, COALESCE({qn("team_id")}, 0), COALESCE({qn("user_id")}, 0),
                tier, model, feature, status, error_kind, COUNT(*), SUM(prompt_tokens),
-               SUM(completion_tokens), SUM(duration_ms)
+               SUM(completion_tokens), SUM(cached_tokens), SUM(reasoning_tokens),
+               SUM(duration_ms)
         FROM {source} WHERE {in_range}
         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
     """  # noqa: S608

@@ -120,32 +120,35 @@ def _rollup(model, filters: UsageFilters) -> QuerySet:
 _CUBE_KEY = ("tier", "model", "team_id", "user_id", "status", "error_kind")
 
 
+# Token sums carried by the cube and its folds: cached tokens are a part of the prompt
+# tokens (read from the server's prompt cache), reasoning tokens a part of the completion.
+TOKEN_SUMS = ("prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens")
+
+
 def usage_cube(*, filters: UsageFilters) -> list[dict[str, Any]]:
     """Requests and tokens per tier, model, team, user and outcome: the grouped rows that
     the totals, per-model, error and top-N figures are folded from (one scan of the
     rollups plus the edges' raw rows). Team and user are 0 for none."""
     found: dict[tuple, dict[str, Any]] = {}
-    rollup = (
-        _rollup(UsageHour, filters)
-        .values_list(*_CUBE_KEY)
-        .annotate(Sum("requests"), Sum("prompt_tokens"), Sum("completion_tokens"))
-    )
+    sums = [Sum(name) for name in TOKEN_SUMS]
+    rollup = _rollup(UsageHour, filters).values_list(*_CUBE_KEY).annotate(Sum("requests"), *sums)
     raw = (
         _edge_events(filters)
         .annotate(team_key=Coalesce("team_id", 0), user_key=Coalesce("user_id", 0))
         .values_list("tier", "model", "team_key", "user_key", "status", "error_kind")
-        .annotate(Count("id"), Sum("prompt_tokens"), Sum("completion_tokens"))
+        .annotate(Count("id"), *sums)
     )
     for rows in (rollup, raw):
-        for *key, requests, prompt, completion in rows:
+        for values in rows:
+            key, requests, tokens = values[:6], values[6], values[7:]
             row = found.setdefault(
                 tuple(key),
                 {**dict(zip(_CUBE_KEY, key, strict=True)), "requests": 0,
-                 "prompt_tokens": 0, "completion_tokens": 0},
+                 **dict.fromkeys(TOKEN_SUMS, 0)},
             )  # fmt: skip
             row["requests"] += requests
-            row["prompt_tokens"] += prompt or 0
-            row["completion_tokens"] += completion or 0
+            for name, value in zip(TOKEN_SUMS, tokens, strict=True):
+                row[name] += value or 0
     return list(found.values())
 
 
@@ -154,10 +157,10 @@ def _fold(cube: list[dict[str, Any]], key: tuple[str, ...]) -> dict[tuple, dict[
     for row in cube:
         k = tuple(row[name] for name in key)
         into = out.setdefault(
-            k, {**dict(zip(key, k, strict=True)), "requests": 0, "prompt_tokens": 0,
-                "completion_tokens": 0, "errors": 0, "refused": 0},
+            k, {**dict(zip(key, k, strict=True)), "requests": 0, **dict.fromkeys(TOKEN_SUMS, 0),
+                "errors": 0, "refused": 0},
         )  # fmt: skip
-        for name in ("requests", "prompt_tokens", "completion_tokens"):
+        for name in ("requests", *TOKEN_SUMS):
             into[name] += row[name]
         if row["status"] == UsageStatus.ERROR:
             into["errors"] += row["requests"]
@@ -166,34 +169,50 @@ def _fold(cube: list[dict[str, Any]], key: tuple[str, ...]) -> dict[tuple, dict[
     return out
 
 
+def cache_share(cached: int, prompt: int) -> float | None:
+    """The share of prompt tokens read from the prompt cache; None without prompt tokens."""
+    return cached / prompt if prompt else None
+
+
+def usage_cost(row: dict[str, Any], price: ModelPrice) -> Decimal:
+    """The estimated cost of a group's tokens: cached prompt tokens at the cached price
+    (the prompt price when the model has none), the rest of the prompt at the prompt
+    price, the completion (its reasoning included) at the completion price."""
+    cached_price = price.cached_prompt_usd_per_million
+    if cached_price is None:
+        cached_price = price.prompt_usd_per_million
+    cached = min(row["cached_tokens"], row["prompt_tokens"])
+    dollars_per_million = (
+        (row["prompt_tokens"] - cached) * price.prompt_usd_per_million
+        + cached * cached_price
+        + row["completion_tokens"] * price.completion_usd_per_million
+    )
+    return dollars_per_million / 1_000_000
+
+
 def usage_by_model(
     *, filters: UsageFilters, cube: list[dict[str, Any]] | None = None
 ) -> list[dict[str, Any]]:
-    """Requests, tokens, errors and refusals per tier and model, with the estimated cost."""
+    """Requests, tokens (with the cache-hit share and reasoning tokens), errors and
+    refusals per tier and model, with the estimated cost."""
     cube = usage_cube(filters=filters) if cube is None else cube
     rows = [row for _, row in sorted(_fold(cube, ("tier", "model")).items())]
     prices = {price.model: price for price in ModelPrice.objects.all()}
     for row in rows:
         price = prices.get(row["model"])
         row["priced"] = price is not None
-        row["cost"] = (
-            (
-                row["prompt_tokens"] * price.prompt_usd_per_million
-                + row["completion_tokens"] * price.completion_usd_per_million
-            )
-            / 1_000_000
-            if price
-            else Decimal(0)
-        )
+        row["cost"] = usage_cost(row, price) if price else Decimal(0)
+        row["cache_share"] = cache_share(row["cached_tokens"], row["prompt_tokens"])
     return rows
 
 
 def usage_totals(*, by_model: list[dict[str, Any]]) -> dict[str, Any]:
     """The headline numbers, rolled up from the per-model groups (a handful of rows)."""
-    keys = ("requests", "prompt_tokens", "completion_tokens", "errors", "refused", "cost")
+    keys = ("requests", *TOKEN_SUMS, "errors", "refused", "cost")
     totals: dict[str, Any] = {key: sum(row[key] for row in by_model) for key in keys}
     totals["cost"] = Decimal(totals["cost"])
     totals["tokens"] = totals["prompt_tokens"] + totals["completion_tokens"]
+    totals["cache_share"] = cache_share(totals["cached_tokens"], totals["prompt_tokens"])
     totals["unpriced_models"] = sorted({row["model"] for row in by_model if not row["priced"]})
     return totals
 
@@ -374,7 +393,8 @@ def usage_export_rows(*, filters: UsageFilters) -> Iterator[tuple]:
 
 EXPORT_FIELDS = (
     "created_at", "user__username", "team__name", "room__name", "tier", "model", "feature",
-    "status", "error_kind", "prompt_tokens", "completion_tokens", "tokens_estimated",
+    "status", "error_kind", "prompt_tokens", "completion_tokens", "cached_tokens",
+    "reasoning_tokens", "tokens_estimated",
     "ttft_ms", "duration_ms", "tokens_per_s", "task_id", "request_id",
 )  # fmt: skip
 

@@ -22,6 +22,8 @@ def usage_record(
     completion_tokens: int,
     tokens_estimated: bool,
     duration_ms: float,
+    cached_tokens: int = 0,
+    reasoning_tokens: int = 0,
     ttft_ms: float | None = None,
     team_id: int | None = None,
     room_id: int | None = None,
@@ -32,7 +34,9 @@ def usage_record(
 ) -> UsageEvent:
     """Record a call and add it to its hour's rollups, in one transaction.
 
-    tokens/s is computed over the streaming part (after the first token).
+    tokens/s is computed over the streaming part (after the first token). Cached tokens
+    are part of the prompt and reasoning tokens part of the completion, so each is held
+    to its whole (a server that reports more is not believed past it).
     """
     if status not in UsageStatus.values:
         raise ValueError(f"unknown usage status {status!r}")
@@ -41,6 +45,7 @@ def usage_record(
         streaming_ms = duration_ms - (ttft_ms or 0)
         if streaming_ms > 0:
             tokens_per_s = completion_tokens / (streaming_ms / 1000)
+    prompt_tokens, completion_tokens = max(0, prompt_tokens), max(0, completion_tokens)
     user_id = user if isinstance(user, int) or user is None else user.pk
     with transaction.atomic():
         event = UsageEvent.objects.create(
@@ -50,8 +55,10 @@ def usage_record(
             tier=tier,
             model=model[:200],
             feature=feature,
-            prompt_tokens=max(0, prompt_tokens),
-            completion_tokens=max(0, completion_tokens),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cached_tokens=min(max(0, cached_tokens), prompt_tokens),
+            reasoning_tokens=min(max(0, reasoning_tokens), completion_tokens),
             tokens_estimated=tokens_estimated,
             ttft_ms=ttft_ms,
             duration_ms=duration_ms,

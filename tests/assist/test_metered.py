@@ -11,7 +11,7 @@ from editor.assist import gateway, metered
 from editor.assist.errors import ModelError
 from editor.assist.gateway import ModelRequest, tier_get
 from editor.assist.simulator import rules_from
-from editor.assist.wire_chat import ChatWire
+from editor.assist.wire_chat import ChatWire, usage_of
 from editor.usage import limits
 from editor.usage.models import TeamLimit, UsageEvent, UsageStatus
 from editor.usage.quotas import QuotaExceeded, _client_sync, _keys, month_key
@@ -62,6 +62,9 @@ def test_a_call_is_recorded_with_the_servers_counts_and_charged_exactly_that(
         call.tokens.prompt,
         call.tokens.completion,
     )
+    # The simulator reports no cache or reasoning details: recorded as none, not guessed.
+    assert (usage["cached_tokens"], usage["reasoning_tokens"]) == (0, 0)
+    assert (row.cached_tokens, row.reasoning_tokens) == (0, 0)
     counter = _client_sync().get(_keys(None, cast.team.pk, None, month_key())[2])
     assert int(counter) == call.tokens.total  # the reservation became what was used
 
@@ -112,6 +115,27 @@ def test_without_the_servers_counts_both_sides_are_estimated_one_way():
     tools = [{"type": "function", "function": {"name": "finish", "parameters": {}}}]
     with_tools = ModelRequest(messages=request.messages, tools=tools)
     assert metered.request_tokens(with_tools) > metered.request_tokens(request) > 0
+
+
+def test_the_chat_wire_reads_cached_and_reasoning_tokens_from_the_usage_details():
+    sent = {
+        "prompt_tokens": 2006, "completion_tokens": 300, "total_tokens": 2306,
+        "prompt_tokens_details": {"cached_tokens": 1920, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 192, "audio_tokens": 0},
+    }  # fmt: skip
+
+    usage = usage_of(sent)
+
+    assert (usage["cached_tokens"], usage["reasoning_tokens"]) == (1920, 192)
+    assert usage["prompt_tokens"] == 2006  # the rest as sent
+    tokens = metered.tokens_used(usage, prompt_estimate=9, text="")
+    assert tokens == metered.Tokens(2006, 300, False, cached=1920, reasoning=192)
+    # Servers that send no details, or nulls, report none; no usage stays None.
+    bare = {"prompt_tokens": 5, "completion_tokens": 1}
+    assert usage_of(bare) == {**bare, "cached_tokens": 0, "reasoning_tokens": 0}
+    nulls = {**bare, "prompt_tokens_details": None, "completion_tokens_details": {"x": 1}}
+    assert (usage_of(nulls)["cached_tokens"], usage_of(nulls)["reasoning_tokens"]) == (0, 0)
+    assert usage_of(None) is None
 
 
 class _CountingWire(ChatWire):

@@ -11,6 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import Sum
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -22,6 +23,7 @@ from tests.support.browser import screenshot_path
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
 # tier, model, feature, ttft ms (centre), completion tokens (centre), share of requests
+# (cached prompt share and reasoning share of the completion are per tier, in CACHING)
 PROFILES = [
     ("fast", "gpt-5.3-codex-spark", "inline_completion", 110, 40, 0.55),
     ("fast", "gpt-5.3-codex-spark", "quick_edit", 130, 300, 0.15),
@@ -29,6 +31,10 @@ PROFILES = [
     ("deep", "gpt-5.3-codex", "task", 900, 2500, 0.10),
     ("review", "gpt-5-mini", "review", 350, 600, 0.08),
 ]
+
+
+# tier: (share of the prompt read from the cache, share of the completion spent reasoning)
+CACHING = {"fast": (0.6, 0.0), "deep": (0.85, 0.4), "review": (0.3, 0.2)}
 
 
 def seed_week(cast) -> int:
@@ -52,6 +58,7 @@ def seed_week(cast) -> int:
             out = max(1, int(rng.gauss(completion, completion * 0.4)))
             rate = {"fast": 1000, "deep": 70, "review": 250}[tier] * rng.uniform(0.7, 1.1)
             status, kind = "ok", ""
+            cache, thinking = CACHING[tier]
             roll = rng.random()
             if roll < 0.02:
                 status, kind = "error", rng.choice(["model_down", "timeout", "rate_limited"])
@@ -67,6 +74,9 @@ def seed_week(cast) -> int:
                     feature=feature,
                     prompt_tokens=rng.randint(300, 6000) if status != "refused" else 0,
                     completion_tokens=out if status == "ok" else 0,
+                    reasoning_tokens=int(out * thinking * rng.uniform(0.5, 1.5))
+                    if status == "ok"
+                    else 0,
                     ttft_ms=first if status == "ok" else None,
                     duration_ms=first + out / rate * 1000,
                     tokens_per_s=rate if status == "ok" else None,
@@ -75,7 +85,9 @@ def seed_week(cast) -> int:
                     request_id=f"r{len(rows)}",
                 )
             )
-            rows[-1]._at = at
+            row = rows[-1]
+            row.cached_tokens = int(row.prompt_tokens * cache * rng.uniform(0.6, 1.0))
+            row._at = at
     UsageEvent.objects.bulk_create(rows)
     # auto_now_add stamped them all "now": spread them back over the week.
     ids = UsageEvent.objects.order_by("id").values_list("id", flat=True)
@@ -118,6 +130,15 @@ def be_present(cast) -> None:
     client.close()
 
 
+def per_model_caching() -> list[tuple[str, str, int, int, int]]:
+    rows = (
+        UsageEvent.objects.values_list("tier", "model")
+        .annotate(Sum("prompt_tokens"), Sum("cached_tokens"), Sum("reasoning_tokens"))
+        .order_by("tier", "model")
+    )
+    return list(rows)
+
+
 def test_staff_dashboard_with_a_week_of_usage(
     live_flint, transactional_db, allow_sync_orm, cast, request, browser
 ):
@@ -138,7 +159,7 @@ def test_staff_dashboard_with_a_week_of_usage(
     expect(page.locator('[data-kpi="requests"]')).to_have_text(f"{total:,}")
     expect(page.locator('[data-kpi="now"]')).to_contain_text("2 people")
     # Chart.js drew into each canvas (it sizes them and leaves them non-blank).
-    for canvas in ("chart-tokens", "chart-requests", "chart-ttft"):
+    for canvas in ("chart-tokens", "chart-requests", "chart-ttft", "chart-cache"):
         drawn = page.evaluate(
             """(id) => { const c = document.getElementById(id);
                 const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
@@ -148,6 +169,29 @@ def test_staff_dashboard_with_a_week_of_usage(
         )
         assert drawn, f"{canvas} is blank"
     expect(page.locator('[data-table="latency"] tbody tr')).to_have_count(3)
+    # The cache-hit share and reasoning tokens, per tier and model and in total,
+    # as the database sums them.
+    rows = page.locator('[data-table="cache"] tbody tr')
+    expected = per_model_caching()  # the table's order: by tier, then model
+    expect(rows).to_have_count(len(expected))
+    for i, (tier, model, prompt, cached, reasoning) in enumerate(expected):
+        row = rows.nth(i)
+        expect(row.locator("td.mono")).to_have_text(model)
+        expect(row.locator(".tier")).to_have_text(tier)
+        expect(row.locator('[data-cell="cache-share"]')).to_have_text(
+            f"{cached / prompt * 100:.1f}%"
+        )
+        expect(row.locator('[data-cell="reasoning"]')).to_have_text(f"{reasoning:,}")
+    totals = UsageEvent.objects.aggregate(
+        prompt=Sum("prompt_tokens"), cached=Sum("cached_tokens"),
+        reasoning=Sum("reasoning_tokens"),
+    )  # fmt: skip
+    expect(page.locator('[data-kpi="cache"]')).to_have_text(
+        f"{totals['cached'] / totals['prompt'] * 100:.1f}%"
+    )
+    expect(page.locator('[data-kpi="reasoning"]')).to_have_text(
+        f"{totals['reasoning']:,} reasoning"
+    )
     page.screenshot(path=screenshot_path(request, "usage-dashboard"), full_page=True)
 
     with page.expect_download() as download:

@@ -32,7 +32,8 @@ def record(cast, *, ttft: float | None = 100.0, status: str = "ok", user=None, *
 def snapshot() -> tuple[list, list]:
     hours = sorted(UsageHour.objects.values_list(
         "hour", "team_id", "user_id", "tier", "model", "feature", "status", "error_kind",
-        "requests", "prompt_tokens", "completion_tokens", "duration_ms",
+        "requests", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens",
+        "duration_ms",
     ))  # fmt: skip
     latency = sorted(
         tuple(row.values())[1:] for row in UsageHourLatency.objects.values().order_by("id")
@@ -42,13 +43,15 @@ def snapshot() -> tuple[list, list]:
 
 @pytest.mark.django_db
 def test_each_usage_row_is_added_to_its_hour_and_a_rebuild_agrees(cast):
-    record(cast, ttft=100)
-    record(cast, ttft=130)
+    record(cast, ttft=100, cached_tokens=8, reasoning_tokens=3)
+    record(cast, ttft=130, cached_tokens=4)
     record(cast, ttft=None, status="error", error_kind="model_down")
-    record(cast, ttft=2000, user=cast.alice)
+    record(cast, ttft=2000, user=cast.alice, reasoning_tokens=5)
 
     hour = UsageHour.objects.get(user_id=cast.bob.pk, status="ok")
     assert (hour.requests, hour.prompt_tokens, hour.completion_tokens) == (2, 20, 10)
+    assert (hour.cached_tokens, hour.reasoning_tokens) == (12, 3)
+    assert UsageHour.objects.get(user_id=cast.alice.pk).reasoning_tokens == 5
     assert hour.duration_ms == 150 + 180
     assert hour.hour == hour_floor(UsageEvent.objects.first().created_at)
     latency = UsageHourLatency.objects.get()  # no user dimension: one row for the hour

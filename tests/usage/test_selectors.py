@@ -9,7 +9,7 @@ from django.db import connection
 
 from editor.assist.selectors import completion_acceptance
 from editor.usage import selectors
-from editor.usage.models import UsageEvent
+from editor.usage.models import ModelPrice, UsageEvent
 from editor.usage.selectors import UsageFilters
 from tests.usage.percentiles import percentiles_by_group
 from tests.usage.seed import END, START, seed_usage
@@ -36,14 +36,47 @@ def test_totals_and_cost_per_model(seeded):
     assert totals["prompt_tokens"] == 100 + 200 + 300 + 1000 + 50 + 400 + 0 == 2050
     assert totals["completion_tokens"] == 20 + 80 + 100 + 500 + 0 + 200 == 900
     assert (totals["errors"], totals["refused"]) == (1, 1)
-    # fast: 1,050 prompt at $1/M + 400 completion at $4/M; deep: 1,000 at $10/M + 500 at $30/M
-    assert totals["cost"] == Decimal("0.00265") + Decimal("0.025")
+    # fast (no cached price: its 250 cached tokens cost the prompt price): 1,050 prompt at
+    # $1/M + 400 completion at $4/M; deep: 200 uncached prompt at $10/M + 800 cached at
+    # $1/M + 500 completion at $30/M.
+    assert totals["cost"] == Decimal("0.00265") + Decimal("0.0178")
     assert totals["unpriced_models"] == ["sim-review"]
     assert [(r["tier"], r["model"], r["requests"], r["prompt_tokens"]) for r in by_model] == [
         ("deep", "sim-deep", 1, 1000),
         ("fast", "sim-fast", 5, 1050),
         ("review", "sim-review", 1, 0),
     ]
+
+
+def test_cached_and_reasoning_tokens_per_tier_and_model_and_in_total(seeded):
+    by_model = selectors.usage_by_model(filters=staff_view())
+    totals = selectors.usage_totals(by_model=by_model)
+
+    got = [
+        (r["model"], r["cached_tokens"], r["cache_share"], r["reasoning_tokens"]) for r in by_model
+    ]
+    assert got == [
+        ("sim-deep", 800, 800 / 1000, 300),
+        ("sim-fast", 150 + 100, 250 / 1050, 50),
+        ("sim-review", 0, None, 0),  # no prompt tokens: no share rather than 0 %
+    ]
+    assert (totals["cached_tokens"], totals["reasoning_tokens"]) == (1050, 350)
+    assert totals["cache_share"] == pytest.approx(1050 / 2050)
+
+
+def test_the_cached_price_bills_cached_tokens_instead_of_the_prompt_price():
+    price = ModelPrice(
+        model="m", prompt_usd_per_million=Decimal(2), completion_usd_per_million=Decimal(8),
+        cached_prompt_usd_per_million=Decimal("0.5"),
+    )  # fmt: skip
+    row = {"prompt_tokens": 1_000_000, "cached_tokens": 600_000, "completion_tokens": 100_000}
+
+    # 400k uncached at $2/M + 600k cached at $0.50/M + 100k completion at $8/M
+    assert selectors.usage_cost(row, price) == Decimal("0.8") + Decimal("0.3") + Decimal("0.8")
+    price.cached_prompt_usd_per_million = None  # blank: cached tokens cost the prompt price
+    assert selectors.usage_cost(row, price) == Decimal("2") + Decimal("0.8")
+    price.cached_prompt_usd_per_million = Decimal(0)  # free cache hits are a price too
+    assert selectors.usage_cost(row, price) == Decimal("0.8") + Decimal("0.8")
 
 
 def test_series_per_day_and_tier(seeded):

@@ -24,6 +24,22 @@ def test_a_completed_call_is_recorded_with_its_rate(cast):
     assert event.task_id is None
 
 
+def test_cached_and_reasoning_tokens_are_recorded_within_their_wholes(cast):
+    def row(**tokens):
+        event = usage_record(
+            user=cast.bob, team_id=cast.team.pk, tier="deep", model="gpt-5.3-codex",
+            feature="task", status="ok", prompt_tokens=1000, completion_tokens=400,
+            tokens_estimated=False, duration_ms=900.0, **tokens,
+        )  # fmt: skip
+        event.refresh_from_db()
+        return event.cached_tokens, event.reasoning_tokens
+
+    assert row(cached_tokens=768, reasoning_tokens=256) == (768, 256)
+    assert row() == (0, 0)  # a server that does not say
+    # More than the whole is not believed past it; a negative count is none.
+    assert row(cached_tokens=5000, reasoning_tokens=-3) == (1000, 0)
+
+
 def test_a_failed_call_keeps_its_error_and_survives_its_room(cast):
     usage_record(
         user=cast.bob.pk, room_id=cast.room.pk, team_id=cast.team.pk, tier="fast", model="m",

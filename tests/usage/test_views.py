@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -45,10 +46,29 @@ def test_staff_see_every_team(seeded):
     assert 'data-kpi="requests">7<' in html
     assert 'data-kpi="prompt">2,050<' in html
     assert 'data-kpi="completion">900<' in html
-    assert 'data-kpi="cost">$0.03<' in html
+    assert 'data-kpi="cost">$0.02<' in html
     assert 'data-kpi="acceptance">50.0%<' in html
+    assert 'data-kpi="cache">51.2%<' in html  # 1,050 of 2,050 prompt tokens cached
+    assert 'data-kpi="reasoning">350 reasoning<' in html
     assert "Globex" in html and "mallory" in html
-    assert response.context["figures"]["totals"]["cost"] == Decimal("0.02765")
+    assert response.context["figures"]["totals"]["cost"] == Decimal("0.02045")
+
+
+def test_the_cache_table_and_chart_show_share_and_reasoning_per_tier_and_model(seeded):
+    response = staff(seeded).get("/usage/", RANGE)
+    html = response.content.decode()
+
+    table = html[html.index('data-table="cache"') : html.index('data-table="models"')]
+    shares = re.findall(r'data-cell="cache-share">([^<]*)<', table)
+    reasoning = re.findall(r'data-cell="reasoning">([^<]*)<', table)
+    assert (shares, reasoning) == (["80.0%", "23.8%", "—"], ["300", "50", "0"])
+    cache = response.context["charts"]["cache"]
+    assert cache == {
+        "labels": ["deep · sim-deep", "fast · sim-fast"],  # the refused review has no tokens
+        "tiers": ["deep", "fast"],
+        "share": [80.0, 23.8],
+        "reasoning": [300, 50],
+    }
 
 
 def test_a_team_owner_sees_only_their_team(seeded):
@@ -113,10 +133,13 @@ def test_csv_export_streams_the_filtered_rows(seeded):
         "created_at", "user", "team", "room", "tier", "model", "feature", "status",
         "error_kind", "prompt_tokens",
     ]  # fmt: skip
-    assert [(r[1], r[6], r[7], r[9], r[10]) for r in rows[1:]] == [
-        ("bob", "inline_completion", "ok", "100", "20"),
-        ("bob", "quick_edit", "ok", "200", "80"),
-        ("bob", "qa", "error", "50", "0"),
+    assert rows[0][9:13] == [
+        "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens",
+    ]  # fmt: skip
+    assert [(r[1], r[6], r[7], r[9], r[10], r[11], r[12]) for r in rows[1:]] == [
+        ("bob", "inline_completion", "ok", "100", "20", "0", "0"),
+        ("bob", "quick_edit", "ok", "200", "80", "150", "0"),
+        ("bob", "qa", "error", "50", "0", "0", "0"),
     ]
     assert rows[1][0] == "2026-03-02T10:00:00+00:00"
     assert rows[1][2] == "'=HYPERLINK(evil)"  # a spreadsheet must not run it

@@ -61,11 +61,47 @@ function barChart(canvas, { labels, tiers, values, stacked, unit }) {
   });
 }
 
+// The cache-hit share per tier and model: one bar each, coloured by its tier.
+function shareChart(canvas, { labels, tiers, share, reasoning }) {
+  if (!canvas || !labels.length) return null;
+  return new Chart(canvas, {
+    type: "bar",
+    data: {
+      labels,
+      datasets: [{
+        label: "prompt cache hits",
+        data: share,
+        backgroundColor: tiers.map((tier, i) => colour(tier, i)),
+        borderRadius: 3,
+        maxBarThickness: 42,
+      }],
+    },
+    options: {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      plugins: {
+        legend: { display: false },
+        tooltip: {
+          callbacks: {
+            label: (item) => `${item.parsed.y ?? 0}% of prompt tokens cached`,
+            afterLabel: (item) => `${full.format(reasoning[item.dataIndex])} reasoning tokens`,
+          },
+        },
+      },
+      scales: {
+        x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkipPadding: 12 } },
+        y: { beginAtZero: true, max: 100, grid: { color: "#eef0f3" }, ticks: { callback: (v) => `${v}%` } },
+      },
+    },
+  });
+}
+
 export function renderCharts(root) {
   const source = root.getElementById("usage-charts");
   if (!source) return [];
   const data = JSON.parse(source.textContent);
-  const { time, ttft } = data;
+  const { time, ttft, cache } = data;
   return [
     barChart(root.getElementById("chart-tokens"), {
       labels: time.labels, tiers: time.tiers, values: time.tokens, stacked: true, unit: "tokens",
@@ -76,5 +112,6 @@ export function renderCharts(root) {
     barChart(root.getElementById("chart-ttft"), {
       labels: ttft.labels, tiers: ttft.tiers, values: ttft.counts, stacked: false, unit: "requests",
     }),
+    shareChart(root.getElementById("chart-cache"), cache),
   ].filter(Boolean);
 }
