@@ -63,24 +63,13 @@ def usage_summary(
         team = scope[0]
     end = timezone.now()
     filters = UsageFilters(start=end - RANGES[range], end=end, scope=scope, team_id=team)
-    cube = selectors.usage_cube(filters=filters)
-    by_model = selectors.usage_by_model(filters=filters, cube=cube)
-    from editor.usage.activity import activity_now
-    from editor.usage.tasks_summary import deep_tasks_summary
-
+    figures = selectors.usage_dashboard(filters=filters)
     return _plain(
         {
             "range": range,
             "start": filters.start,
             "end": filters.end,
             "team": team,
-            "totals": selectors.usage_totals(by_model=by_model),
-            "by_model": by_model,
-            "latency": selectors.usage_latency(filters=filters),
-            "acceptance": selectors.completion_acceptance(filters=filters),
-            "tasks": deep_tasks_summary(filters=filters),
-            "now": activity_now(scope=filters.scope, team_id=filters.team_id),
-            "top_users": selectors.usage_top_users(filters=filters, cube=cube),
-            "top_teams": selectors.usage_top_teams(filters=filters, cube=cube),
+            **{name: figures.get(name) for name in UsageOut.model_fields if name in figures},
         }
     )
