@@ -23,7 +23,8 @@ from editor.agents.selectors import (
     task_list,
 )
 from editor.agents.services import task_cancel, task_retry, task_start, variant_pick
-from editor.api.routers.common import errors, room_for
+from editor.core.api import errors
+from editor.rooms.selectors import room_for
 
 router = Router(tags=["tasks"])
 

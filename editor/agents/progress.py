@@ -15,7 +15,8 @@ from django.db.models import Max
 
 from editor.agents.models import Task, TaskStep
 from editor.agents.present import step_out, task_brief
-from editor.rooms.events import group_send_now, room_event_send, room_group
+from editor.core.groups import group_send_now
+from editor.rooms.events import room_event_send, room_group
 
 log = logging.getLogger(__name__)
 STEP_TEXT_MAX = 4000

@@ -15,11 +15,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from editor.accounts.services import profile_get
-from editor.api.ws_auth import access_recheck
+from editor.accounts.sockets import user_group
 from editor.assist.relay import AssistSession
 from editor.core import closecodes
 from editor.core.errors import NotFound
-from editor.rooms.events import room_group, user_group
+from editor.rooms.events import room_group
 from editor.rooms.permissions import EffectiveRoomRole, room_role
 from editor.rooms.presence import (
     HEARTBEAT_S,
@@ -28,6 +28,7 @@ from editor.rooms.presence import (
     presence_leave,
     presence_touch,
 )
+from editor.rooms.recheck import access_recheck
 from editor.rooms.selectors import room_get
 
 # Room messages are flat objects; a few levels of nesting cover every type. Deeper input

@@ -13,10 +13,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from editor.accounts.sockets import access_changed
 from editor.collab.services import documents_forget
 from editor.core.errors import Conflict, Forbidden, Gone, Invalid, NotFound
 from editor.projects.models import ProjectFile
-from editor.rooms.events import access_changed, room_event_send
+from editor.rooms.events import room_event_send
 from editor.rooms.models import (
     Room,
     RoomMembership,

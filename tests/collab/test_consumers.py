@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from pycrdt import YSyncMessageType
 
-from editor.api.tokens import token_create
+from editor.accounts.tokens import token_create
 from editor.collab import store
 from editor.collab.protocol import sync_message
 from editor.collab.selectors import doc_text_current

@@ -153,7 +153,7 @@ async def token_doc_client(user, doc_id) -> tuple:
     from asgiref.sync import sync_to_async
     from channels.testing import WebsocketCommunicator
 
-    from editor.api.tokens import token_create
+    from editor.accounts.tokens import token_create
     from webapp.asgi import application
 
     _, secret = await sync_to_async(token_create)(user=user, name="document socket")

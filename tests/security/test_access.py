@@ -27,7 +27,7 @@ from django.test import Client
 from django.urls import reverse
 from pycrdt import YSyncMessageType
 
-from editor.api.tokens import token_create, token_revoke
+from editor.accounts.tokens import token_create, token_revoke
 from editor.collab import store
 from editor.collab.protocol import sync_message
 from editor.collab.selectors import doc_text_current

@@ -22,8 +22,8 @@ import uuid
 import redis
 from django.conf import settings
 
-from editor.api.models import AccessToken
-from editor.api.tokens import token_authenticate_row
+from editor.accounts.models import AccessToken
+from editor.accounts.tokens import token_authenticate_row
 from editor.core.errors import FlintError, NotAuthenticated
 from editor.core.redis_clients import sync_client
 
