@@ -12,3 +12,9 @@ class AssistConfig(AppConfig):
         # The SDK's HTTP client logs every request at INFO: one line per keystroke of
         # inline completion would drown the server log.
         logging.getLogger("httpx2").setLevel(logging.WARNING)
+
+        from editor.assist.relay import AssistSession
+        from editor.rooms.extensions import room_socket_extension_register
+
+        # The room socket hands its assist.* messages to one AssistSession per socket.
+        room_socket_extension_register("assist", AssistSession)
