@@ -339,7 +339,7 @@ FLINT_QUOTA_STREAM_MAX_S = env_int("FLINT_QUOTA_STREAM_MAX_S", 900, minimum=10)
 
 # --- agents: deep tasks and the review tier (docs/AGENTS.md) ---------------------------
 # Unset: the default queue. A deployment may run agent workers apart (`celery worker -Q`).
-FLINT_AGENTS_QUEUE = env_str("FLINT_AGENTS_QUEUE")
+FLINT_AGENTS_QUEUE = env_str("FLINT_AGENTS_QUEUE") or CELERY_TASK_DEFAULT_QUEUE
 FLINT_AGENTS_MAX_STEPS = env_int("FLINT_AGENTS_MAX_STEPS", 40, minimum=1)
 FLINT_AGENTS_WALL_SECONDS = env_int("FLINT_AGENTS_WALL_SECONDS", 1200, minimum=10)
 FLINT_AGENTS_STEP_MAX_TOKENS = env_int("FLINT_AGENTS_STEP_MAX_TOKENS", 8192, minimum=256)
