@@ -27,8 +27,8 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
+from editor.core.datadir import FILE_MODE, UMASK, private_dir
 from editor.core.processes import die_with_parent
-from webapp.datadir import FILE_MODE, UMASK, private_dir
 
 REPO = Path(__file__).resolve().parent.parent
 STOP_GRACE_SECONDS = 10.0

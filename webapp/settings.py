@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from webapp.datadir import private_dir, private_file, private_file_write, private_sqlite
+from editor.core.datadir import private_dir, private_file, private_file_write, private_sqlite
 from webapp.env import env_bool, env_float, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
