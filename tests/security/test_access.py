@@ -33,7 +33,7 @@ from editor.collab.protocol import sync_message
 from editor.collab.selectors import doc_text_current
 from editor.core import closecodes
 from tests.collab.yclient import communicator_client, text_file
-from tests.core.test_launcher import launch  # noqa: F401 (the real launcher, a fixture)
+from tests.webapp.test_launcher import launch  # noqa: F401 (the real launcher, a fixture)
 from tests.support.live import REPO, http_get
 from webapp.asgi import application
 
