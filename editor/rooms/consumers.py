@@ -180,11 +180,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong", "t": content.get("t")})
         elif content["type"] == "presence.where":
             await self._moved(content)
-        elif (extension := self.extensions.get(content["type"].partition(".")[0])) is not None:
+        elif (extension := self._extension_for(content["type"])) is not None:
             # e.g. assist.*: the session authorizes each action itself (with `can`).
             await extension.handle(content)
         else:
             await self.send_error("unknown_type", f"Unknown message type {content['type']!r}.")
+
+    def _extension_for(self, kind: str) -> RoomSocketSession | None:
+        prefix, dot, _rest = kind.partition(".")
+        return self.extensions.get(prefix) if dot else None
 
     async def _close_extensions(self) -> None:
         for extension in self.extensions.values():
