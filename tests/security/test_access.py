@@ -33,8 +33,8 @@ from editor.collab.protocol import sync_message
 from editor.collab.selectors import doc_text_current
 from editor.core import closecodes
 from tests.collab.yclient import communicator_client, text_file
-from tests.webapp.test_launcher import launch  # noqa: F401 (the real launcher, a fixture)
 from tests.support.live import REPO, http_get
+from tests.webapp.test_launcher import launch  # noqa: F401 (the real launcher, a fixture)
 from webapp.asgi import application
 
 HOST = (b"host", b"127.0.0.1:8000")
