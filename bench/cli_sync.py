@@ -37,7 +37,7 @@ def setup(work: Path) -> dict:
 
     call_command("migrate", verbosity=0)
     from editor.accounts.services import user_signup
-    from editor.api.tokens import token_create
+    from editor.accounts.tokens import token_create
     from editor.rooms.services import room_create, team_create
     from tests.collab.yclient import text_file
 

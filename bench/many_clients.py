@@ -60,7 +60,7 @@ GOAL_RATIO = 3.0  # issue 11: idle CPU and join time each at most 3x Node's
 SETUP = """
 import json, os, sys
 from editor.accounts.services import user_signup
-from editor.api.tokens import token_create
+from editor.accounts.tokens import token_create
 from editor.projects.services import file_create
 from editor.rooms.services import room_create, team_create
 

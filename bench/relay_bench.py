@@ -362,7 +362,7 @@ def prepare(env: dict[str, str], rooms: int) -> list[str]:
 
     django.setup()
     from editor.accounts.services import user_signup
-    from editor.api.tokens import token_create
+    from editor.accounts.tokens import token_create
     from editor.rooms.services import room_create, team_create
 
     bob = user_signup(username="bob", password="bench password 123", display_name="Bob")  # noqa: S106

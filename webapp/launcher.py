@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from editor.core.datadir import FILE_MODE, UMASK, private_dir
 from editor.core.processes import die_with_parent
-from webapp.datadir import FILE_MODE, UMASK, private_dir
 
 REPO = Path(__file__).resolve().parent.parent
 STOP_GRACE_SECONDS = 10.0

@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from webapp.datadir import private_dir, private_file, private_file_write, private_sqlite
+from editor.core.datadir import private_dir, private_file, private_file_write, private_sqlite
 from webapp.env import env_bool, env_float, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -340,7 +340,7 @@ FLINT_QUOTA_STREAM_MAX_S = env_int("FLINT_QUOTA_STREAM_MAX_S", 900, minimum=10)
 
 # --- agents: deep tasks and the review tier (docs/AGENTS.md) ---------------------------
 # Unset: the default queue. A deployment may run agent workers apart (`celery worker -Q`).
-FLINT_AGENTS_QUEUE = env_str("FLINT_AGENTS_QUEUE")
+FLINT_AGENTS_QUEUE = env_str("FLINT_AGENTS_QUEUE") or CELERY_TASK_DEFAULT_QUEUE
 FLINT_AGENTS_MAX_STEPS = env_int("FLINT_AGENTS_MAX_STEPS", 40, minimum=1)
 FLINT_AGENTS_WALL_SECONDS = env_int("FLINT_AGENTS_WALL_SECONDS", 1200, minimum=10)
 FLINT_AGENTS_STEP_MAX_TOKENS = env_int("FLINT_AGENTS_STEP_MAX_TOKENS", 8192, minimum=256)

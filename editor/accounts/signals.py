@@ -1,7 +1,7 @@
 """Credential changes reach open sockets: logout, deactivation, password change, deletion.
 
-Each of these calls `events.access_changed([user_id])`; every room and document socket
-of that user re-checks the credential it was opened with (editor/api/ws_auth.py,
+Each of these calls `sockets.access_changed([user_id])`; every room and document socket
+of that user re-checks the credential it was opened with (editor/accounts/ws_auth.py,
 `credential_problem`) and closes with 4001 if it no longer holds. Signals, because these
 changes happen in Django's own code (logout, the admin's user and password forms,
 `manage.py changepassword`), not in a Flint service.
@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model, user_logged_out
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from editor.rooms import events
+from editor.accounts import sockets
 
 User = get_user_model()
 _WATCHED = ("password", "is_active")
@@ -32,7 +32,7 @@ def _logged_out(sender, request, user, **kwargs) -> None:
         # logout() flushes the session only after this signal; end it first, so that the
         # sockets' re-check (which may run at once) already finds it gone.
         import_module(settings.SESSION_ENGINE).SessionStore().delete(key)
-    events.access_changed([user.pk])
+    sockets.access_changed([user.pk])
 
 
 @receiver(pre_save, sender=User)
@@ -52,9 +52,9 @@ def _credentials_changed(sender, instance, created=False, raw=False, **kwargs) -
     if created or raw or before is None:
         return
     if before != (instance.password, instance.is_active):
-        events.access_changed([instance.pk])
+        sockets.access_changed([instance.pk])
 
 
 @receiver(post_delete, sender=User)
 def _deleted(sender, instance, **kwargs) -> None:
-    events.access_changed([instance.pk])
+    sockets.access_changed([instance.pk])

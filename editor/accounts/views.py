@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from editor.accounts.forms import LoginForm, ProfileForm, SignupForm, TokenCreateForm
 from editor.accounts.services import profile_get, profile_update, user_signup
-from editor.api.tokens import token_create, token_get, token_revoke, tokens_for_user
+from editor.accounts.tokens import token_create, token_get, token_revoke, tokens_for_user
 from editor.core.errors import FlintError, NotFound
 
 # Which form field a sign-up error belongs to, so the message appears next to it.

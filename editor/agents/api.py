@@ -31,8 +31,15 @@ from editor.agents.selectors import (
     task_get,
     task_list,
 )
-from editor.agents.services import task_cancel, task_retry, task_start, variant_pick
-from editor.api.routers.common import errors, room_for
+from editor.agents.services import (
+    task_cancel,
+    task_retry,
+    task_start,
+    tasks_sweep,
+    variant_pick,
+)
+from editor.core.api import errors
+from editor.rooms.selectors import room_for
 
 router = Router(tags=["tasks"])
 
@@ -96,7 +103,10 @@ def tasks_start(request: HttpRequest, room_id: int, payload: TaskIn):
 @router.get("/rooms/{room_id}/tasks", response={200: list[TaskOut], **errors(403, 404)})
 def tasks_list(request: HttpRequest, room_id: int):
     """The room's tasks, newest first (tasks whose worker is gone are marked failed)."""
-    return task_list(room=room_for(request.auth, room_id), actor=request.auth)
+    room = room_for(request.auth, room_id)
+    # Beat sweeps every 30 s; a list shown sooner must not call a dead worker's task running.
+    tasks_sweep(room=room)
+    return task_list(room=room, actor=request.auth)
 
 
 @router.get(
@@ -105,6 +115,7 @@ def tasks_list(request: HttpRequest, room_id: int):
 def tasks_detail(request: HttpRequest, room_id: int, task_id: int):
     """A task with its whole log and its changeset: a unified diff and hunks per file."""
     room = room_for(request.auth, room_id)
+    tasks_sweep(room=room)  # as tasks_list
     return task_detail(room=room, actor=request.auth, task_id=task_id)
 
 

@@ -24,8 +24,6 @@ from pathlib import Path
 
 from django.conf import settings
 
-from editor.agents import conf
-
 _ETC = ("alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime")
 # bwrap itself needs nothing from the environment (the command's is set with --setenv):
 # whatever it is started with, its pid 1 in the sandbox keeps, readable at /proc/1/environ.
@@ -45,8 +43,8 @@ def sandbox_uid() -> Iterator[int | None]:
     if os.geteuid() != 0:
         yield None
         return
-    first = int(conf.get("FLINT_AGENTS_SANDBOX_UID"))
-    count = int(conf.get("FLINT_AGENTS_SANDBOX_UIDS"))
+    first = int(settings.FLINT_AGENTS_SANDBOX_UID)
+    count = int(settings.FLINT_AGENTS_SANDBOX_UIDS)
     locks = Path(tempfile.gettempdir()) / "flint-sandbox-uids"
     locks.mkdir(mode=0o700, exist_ok=True)
     info = locks.lstat()

@@ -20,12 +20,12 @@ from editor.agents.diffs import hunk_count, text_with_hunks
 from editor.agents.merge import merge_three
 from editor.agents.models import ChangeFile, ChangeStatus, Task, TaskStatus
 from editor.agents.present import change_out
-from editor.agents.progress import send_now
 from editor.core.errors import Conflict, FlintError, Invalid
 from editor.projects.models import ProjectFile
 from editor.projects.paths import path_key
 from editor.projects.selectors import file_text_current
 from editor.projects.services import file_create, file_write, path_delete
+from editor.rooms.events import room_event_send
 from editor.rooms.permissions import Action, require
 
 
@@ -220,4 +220,4 @@ def _announce(task: Task) -> None:
         "task": task.pk,
         "changes": [change_out(c, with_diff=False) for c in ChangeFile.objects.filter(task=task)],
     }
-    transaction.on_commit(lambda: send_now(task.room_id, "task.changes", payload), robust=True)
+    room_event_send(task.room_id, "task.changes", payload)

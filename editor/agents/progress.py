@@ -1,39 +1,22 @@
 """A task's log and status: stored first, then sent to the room, so nothing live is lost.
 
-Workers send at once (`group_send_now`, they are outside any request transaction);
-services send after their transaction commits (`room_event_send`). See docs/PROTOCOL.md,
+Every send is `room_event_send`: Django's `transaction.on_commit(..., robust=True)` sends
+after the surrounding transaction commits, or at once in a worker outside any (and a
+broken channel layer is logged, never raised: the log is stored already). See docs/PROTOCOL.md,
 "Deep tasks", for the events.
 """
 
 from __future__ import annotations
-
-import logging
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from editor.agents.models import Task, TaskStep
 from editor.agents.present import step_out, task_brief
-from editor.rooms.events import group_send_now, room_event_send, room_group
+from editor.rooms.events import room_event_send
 
-log = logging.getLogger(__name__)
 STEP_TEXT_MAX = 4000
 _TOOL_MAX = TaskStep._meta.get_field("tool").max_length
-
-
-def send_now(room_id: int, event: str, payload: dict[str, Any]) -> None:
-    """From a worker: a broken channel layer must not end the task (the log is stored)."""
-    try:
-        group_send_now(
-            room_group(room_id), {"type": "room.event", "event": event, "payload": payload}
-        )
-    except Exception:
-        log.warning("could not send %s to room %s", event, room_id, exc_info=True)
-
-
-def _in_transaction() -> bool:
-    return not transaction.get_autocommit()
 
 
 def step_add(*, task: Task, kind: str, text: str, tool: str = "", tokens: int = 0) -> TaskStep:
@@ -54,17 +37,11 @@ def step_add(*, task: Task, kind: str, text: str, tool: str = "", tokens: int = 
         raise RuntimeError("could not number a task step")
     payload = {"task": task.pk, "group": str(task.group), "variant": task.variant}
     payload["step"] = step_out(step)
-    if _in_transaction():
-        room_event_send(task.room_id, "task.step", payload)
-    else:
-        send_now(task.room_id, "task.step", payload)
+    room_event_send(task.room_id, "task.step", payload)
     return step
 
 
 def status_send(task: Task) -> None:
     """Tell the room a task's status (and counters) changed (`task.status`)."""
     payload = {"task": task_brief(task)}
-    if _in_transaction():
-        room_event_send(task.room_id, "task.status", payload)
-    else:
-        send_now(task.room_id, "task.status", payload)
+    room_event_send(task.room_id, "task.status", payload)

@@ -13,11 +13,11 @@ import logging
 import re
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from editor.agents import conf
 from editor.agents.models import (
     FINISHED,
     ChangeFile,
@@ -29,7 +29,6 @@ from editor.agents.models import (
     TaskStatus,
 )
 from editor.agents.present import comment_out, run_out
-from editor.agents.progress import send_now
 from editor.assist import metered
 from editor.assist.errors import ModelError
 from editor.assist.gateway import ModelRequest, tier_get
@@ -50,13 +49,6 @@ REVIEW_PROMPT = """You are a careful code reviewer. Review the files below (line
 are shown before each line). Answer ONLY with a JSON array, no prose, of objects
 {"path": file path, "line": line number, "severity": "info" | "warning" | "error",
 "body": the comment}. Answer [] when there is nothing worth saying."""
-
-
-def _send(room_id: int, event: str, payload: dict[str, Any]) -> None:
-    if transaction.get_autocommit():
-        send_now(room_id, event, payload)
-    else:
-        room_event_send(room_id, event, payload)
 
 
 @transaction.atomic
@@ -98,7 +90,7 @@ def review_start(
         )
     else:
         raise Invalid("`target` is 'file' or 'task'.")
-    _send(room.pk, "review.status", {"run": run_out(run)})
+    room_event_send(room.pk, "review.status", {"run": run_out(run)})
     transaction.on_commit(lambda: _enqueue(run.pk))
     return run
 
@@ -106,7 +98,7 @@ def review_start(
 def _enqueue(run_id: int) -> None:
     from editor.agents.tasks import run_review
 
-    run_review.apply_async(args=[run_id], queue=conf.queue())
+    run_review.apply_async(args=[run_id], queue=settings.FLINT_AGENTS_QUEUE)
 
 
 def _numbered(text: str) -> str:
@@ -164,7 +156,7 @@ def parse_comments(
 def _finish(run: ReviewRun, **fields: Any) -> None:
     ReviewRun.objects.filter(pk=run.pk).update(finished_at=timezone.now(), **fields)
     run.refresh_from_db()
-    send_now(run.room_id, "review.status", {"run": run_out(run)})
+    room_event_send(run.room_id, "review.status", {"run": run_out(run)})
 
 
 def review_run(*, run_id: int) -> str | None:
@@ -223,7 +215,7 @@ def review_run(*, run_id: int) -> str | None:
     )
     note = f"{dropped} malformed comments were dropped." if dropped else ""
     saved = list(ReviewComment.objects.filter(run=run))
-    send_now(run.room_id, "review.comments", {"run": run.pk, "task": run.task_id,
+    room_event_send(run.room_id, "review.comments", {"run": run.pk, "task": run.task_id,
              "comments": [comment_out(c) for c in saved]})  # fmt: skip
     _finish(run, status=TaskStatus.SUCCEEDED, model=result.model[:200], error_message=note)
     return f"{len(rows)} comments"

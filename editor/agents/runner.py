@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from editor.agents import conf, sandbox
+from editor.agents import sandbox
 from editor.agents.loop import AgentLoop, Hooks, Limits, Outcome
 from editor.agents.models import ChangeFile, ChangeStatus, SnapshotFile, Task, TaskStatus
 from editor.agents.progress import status_send, step_add
@@ -75,7 +75,7 @@ class Monitor:
                 os.kill(os.getpid(), signal.SIGUSR1)
 
     def _watch(self) -> None:
-        beat_every = float(conf.get("FLINT_AGENTS_HEARTBEAT_S"))
+        beat_every = float(settings.FLINT_AGENTS_HEARTBEAT_S)
         last_beat = time.monotonic()
         try:
             while not self.stopped.wait(0.2):
@@ -97,11 +97,11 @@ class Monitor:
 
 def _limits() -> Limits:
     return Limits(
-        max_steps=int(conf.get("FLINT_AGENTS_MAX_STEPS")),
-        wall_seconds=float(conf.get("FLINT_AGENTS_WALL_SECONDS")),
-        step_max_tokens=int(conf.get("FLINT_AGENTS_STEP_MAX_TOKENS")),
-        step_retries=int(conf.get("FLINT_AGENTS_STEP_RETRIES")),
-        compact_at=float(conf.get("FLINT_AGENTS_COMPACT_AT")),
+        max_steps=int(settings.FLINT_AGENTS_MAX_STEPS),
+        wall_seconds=float(settings.FLINT_AGENTS_WALL_SECONDS),
+        step_max_tokens=int(settings.FLINT_AGENTS_STEP_MAX_TOKENS),
+        step_retries=int(settings.FLINT_AGENTS_STEP_RETRIES),
+        compact_at=float(settings.FLINT_AGENTS_COMPACT_AT),
     )
 
 

@@ -39,7 +39,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from editor.agents import bwrap, conf, watchdog
+from django.conf import settings
+
+from editor.agents import bwrap, watchdog
 from editor.agents.watchdog import Limits
 
 __all__ = ["CommandResult", "Limits", "available", "probe", "run_command"]
@@ -174,7 +176,7 @@ def probe() -> tuple[bool, str]:
     global _probe
     if _probe is not None:
         return _probe
-    if str(conf.get("FLINT_AGENTS_SANDBOX")).lower() == "off":
+    if str(settings.FLINT_AGENTS_SANDBOX).lower() == "off":
         _probe = (False, "the sandbox is turned off (FLINT_AGENTS_SANDBOX=off)")
         return _probe
     if shutil.which("bwrap") is None:

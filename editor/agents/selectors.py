@@ -8,7 +8,6 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from editor.agents.models import ChangeFile, ReviewComment, ReviewRun, Task, TaskStep
 from editor.agents.present import change_out, comment_out, run_out, step_out, task_brief
-from editor.agents.services import tasks_sweep
 from editor.core.errors import NotFound
 from editor.rooms.models import Room
 from editor.rooms.permissions import Action, require
@@ -17,9 +16,8 @@ LIST_MAX = 200
 
 
 def task_list(*, room: Room, actor: AbstractBaseUser) -> list[dict[str, Any]]:
-    """The room's tasks, newest first; tasks whose worker is gone are ended on the way."""
+    """The room's tasks, newest first (the caller sweeps lost ones first: tasks_sweep)."""
     require(actor, Action.ROOM_VIEW, room)
-    tasks_sweep(room=room)
     rows = Task.objects.filter(room=room).select_related("created_by")[:LIST_MAX]
     return [task_brief(t) for t in rows]
 
@@ -34,7 +32,6 @@ def task_get(*, room: Room, actor: AbstractBaseUser, task_id: int) -> Task:
 
 def task_detail(*, room: Room, actor: AbstractBaseUser, task_id: int) -> dict[str, Any]:
     """A task with its whole log and its changeset (unified diff and hunks per file)."""
-    tasks_sweep(room=room)
     task = task_get(room=room, actor=actor, task_id=task_id)
     steps = TaskStep.objects.filter(task=task).order_by("seq")
     changes = ChangeFile.objects.filter(task=task).select_related("applied_by")

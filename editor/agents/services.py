@@ -9,11 +9,12 @@ import logging
 import uuid
 from datetime import timedelta
 
+from celery import current_app
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from editor.agents import conf
 from editor.agents.models import (
     FINISHED,
     ChangeFile,
@@ -79,7 +80,7 @@ def snapshot_take(*, room: Room) -> Snapshot:
 def _enqueue(task: Task) -> None:
     from editor.agents.tasks import run_task
 
-    run_task.apply_async(args=[task.pk], task_id=task.celery_id, queue=conf.queue())
+    run_task.apply_async(args=[task.pk], task_id=task.celery_id, queue=settings.FLINT_AGENTS_QUEUE)
 
 
 def _create_runs(
@@ -92,7 +93,7 @@ def _create_runs(
     retry_of: Task | None = None,
 ) -> list[Task]:
     busy = Task.objects.filter(room=room, status__in=[TaskStatus.QUEUED, TaskStatus.RUNNING])
-    limit = int(conf.get("FLINT_AGENTS_MAX_RUNNING_PER_ROOM"))
+    limit = int(settings.FLINT_AGENTS_MAX_RUNNING_PER_ROOM)
     if busy.count() + attempts > limit:
         raise Conflict(
             f"This room already has {busy.count()} tasks queued or running; at most {limit} "
@@ -149,13 +150,12 @@ def task_start(
 def _revoke(celery_id: str, *, terminate: bool = False) -> None:
     if not celery_id:
         return
-    from webapp.celery import app
-
+    control = current_app.control  # the project's app (webapp/celery.py)
     try:
         if terminate:
-            app.control.revoke(celery_id, terminate=True, signal="SIGKILL")
+            control.revoke(celery_id, terminate=True, signal="SIGKILL")
         else:
-            app.control.revoke(celery_id)
+            control.revoke(celery_id)
     except Exception:
         log.warning("could not revoke Celery task %s", celery_id, exc_info=True)
 
@@ -240,14 +240,14 @@ def task_mark_lost(*, task_id: int, message: str = WORKER_LOST) -> bool:
 def tasks_sweep(*, room: Room | None = None) -> int:
     """End tasks whose worker stopped beating, and cancellations the worker did not take.
 
-    Runs from Celery beat (agents.sweep) and lazily whenever a room lists its tasks, so
-    no task stays "running" forever.
+    Runs from Celery beat (agents.sweep) and from the task list and detail endpoints
+    before they read, so no task stays "running" forever.
     """
     now = timezone.now()
     running = Task.objects.filter(status=TaskStatus.RUNNING)
     if room is not None:
         running = running.filter(room=room)
-    stale = now - timedelta(seconds=float(conf.get("FLINT_AGENTS_STALE_S")))
+    stale = now - timedelta(seconds=float(settings.FLINT_AGENTS_STALE_S))
     ended = 0
     for task in running.filter(heartbeat_at__lt=stale):
         ended += _mark_lost(task)

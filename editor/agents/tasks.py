@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
-
-from editor.agents import conf
+from django.conf import settings
 
 
 @shared_task(
@@ -15,8 +14,8 @@ from editor.agents import conf
     # redelivered: rerunning an agent from scratch behind the team's back would surprise
     # them, and the claim would refuse it anyway. They get a retry button instead.
     reject_on_worker_lost=False,
-    soft_time_limit=conf.get("FLINT_AGENTS_SOFT_TIME_LIMIT"),
-    time_limit=conf.get("FLINT_AGENTS_TIME_LIMIT"),
+    soft_time_limit=settings.FLINT_AGENTS_SOFT_TIME_LIMIT,
+    time_limit=settings.FLINT_AGENTS_TIME_LIMIT,
 )
 def run_task(self, task_id: int) -> str | None:
     from editor.agents.runner import task_run
@@ -31,8 +30,8 @@ def run_task(self, task_id: int) -> str | None:
     bind=True,
     acks_late=True,
     reject_on_worker_lost=False,
-    soft_time_limit=conf.get("FLINT_AGENTS_SOFT_TIME_LIMIT"),
-    time_limit=conf.get("FLINT_AGENTS_TIME_LIMIT"),
+    soft_time_limit=settings.FLINT_AGENTS_SOFT_TIME_LIMIT,
+    time_limit=settings.FLINT_AGENTS_TIME_LIMIT,
 )
 def run_review(self, run_id: int) -> str | None:
     from editor.agents.review import review_run

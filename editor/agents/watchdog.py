@@ -28,7 +28,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from editor.agents import cgroups, conf
+from django.conf import settings
+
+from editor.agents import cgroups
 from editor.agents.bwrap import OWN_TASKS, uid_tasks
 
 log = logging.getLogger(__name__)
@@ -51,13 +53,13 @@ class Limits:
     @classmethod
     def from_settings(cls) -> Limits:
         return cls(
-            timeout_s=float(conf.get("FLINT_AGENTS_COMMAND_TIMEOUT_S")),
-            cpu_s=int(conf.get("FLINT_AGENTS_COMMAND_CPU_S")),
-            memory_mb=int(conf.get("FLINT_AGENTS_COMMAND_MEMORY_MB")),
-            processes=int(conf.get("FLINT_AGENTS_COMMAND_PROCESSES")),
-            file_mb=int(conf.get("FLINT_AGENTS_COMMAND_FILE_MB")),
-            output_bytes=int(conf.get("FLINT_AGENTS_COMMAND_OUTPUT_BYTES")),
-            disk_mb=int(conf.get("FLINT_AGENTS_COMMAND_DISK_MB")),
+            timeout_s=float(settings.FLINT_AGENTS_COMMAND_TIMEOUT_S),
+            cpu_s=int(settings.FLINT_AGENTS_COMMAND_CPU_S),
+            memory_mb=int(settings.FLINT_AGENTS_COMMAND_MEMORY_MB),
+            processes=int(settings.FLINT_AGENTS_COMMAND_PROCESSES),
+            file_mb=int(settings.FLINT_AGENTS_COMMAND_FILE_MB),
+            output_bytes=int(settings.FLINT_AGENTS_COMMAND_OUTPUT_BYTES),
+            disk_mb=int(settings.FLINT_AGENTS_COMMAND_DISK_MB),
         )
 
     def killed(self, what: str) -> str:
@@ -156,7 +158,7 @@ _METERS: dict[str, type[Meter]] = {"cgroup v2": cgroups.CgroupV2, "cgroup v1": c
 def mechanism() -> str:
     """What bounds a command's tree on this worker: `cgroup v2`, `cgroup v1` or `watchdog`."""
     global _chosen
-    wanted = str(conf.get("FLINT_AGENTS_SANDBOX_LIMITS")).lower()
+    wanted = str(settings.FLINT_AGENTS_SANDBOX_LIMITS).lower()
     if wanted == "watchdog":
         return "watchdog"
     if _chosen is None:

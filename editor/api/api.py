@@ -1,20 +1,23 @@
 """Flint's JSON API under /api/ (docs at /api/docs, schema at /api/openapi.json).
 
-Every endpoint needs a personal access token or a browser session (editor.api.auth),
-answers errors in one shape (editor.api.errors), and calls a service or selector that
-authorizes through editor.rooms.permissions. See docs/API.md.
+This package only assembles: each app owns its endpoints (`editor/<app>/api.py`), and
+they are mounted here under one NinjaAPI. Every endpoint needs a personal access token
+or a browser session (editor.api.auth), answers errors in one shape
+(editor.api.errors), and calls a service or selector that authorizes through
+editor.rooms.permissions. See docs/API.md.
 """
 
 from __future__ import annotations
 
 from ninja import NinjaAPI
 
+from editor.accounts.api import me_router, tokens_router
 from editor.agents.api import router as agents_router
 from editor.api.auth import api_auth
 from editor.api.errors import install_error_handlers
 from editor.api.parser import ObjectParser
-from editor.api.routers import invites, me, rooms, teams, tokens
 from editor.projects.api import router as projects_router
+from editor.rooms.api import invites_router, rooms_router, teams_router
 from editor.usage.api import router as usage_router
 
 api = NinjaAPI(
@@ -30,8 +33,14 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 
-for module in (me, tokens, teams, invites, rooms):
-    api.add_router("", module.router)
-api.add_router("", projects_router)
-api.add_router("", agents_router)
-api.add_router("", usage_router)
+for router in (
+    me_router,
+    tokens_router,
+    teams_router,
+    invites_router,
+    rooms_router,
+    projects_router,
+    agents_router,
+    usage_router,
+):
+    api.add_router("", router)

@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
-from editor.api.throttle import token_authenticate_throttled
+from editor.accounts.throttle import token_authenticate_throttled
 from editor.core.errors import Forbidden, NotAuthenticated
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
@@ -36,7 +36,7 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> Any | None:
         # Raises NotAuthenticated with the reason, or TooManyFailures (429) while this
-        # address is over its cap of failed tries (editor/api/throttle.py).
+        # address is over its cap of failed tries (editor/accounts/throttle.py).
         user = token_authenticate_throttled(token, client_ip=request.META.get("REMOTE_ADDR")).user
         # Code that reads request.user (logging, Django helpers) sees the token's owner.
         request.user = user

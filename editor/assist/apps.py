@@ -17,3 +17,9 @@ class AssistConfig(AppConfig):
         from editor.usage.selectors import dashboard_figure_add
 
         dashboard_figure_add("acceptance", completion_acceptance)
+
+        from editor.assist.dispatch import AssistSession
+        from editor.rooms.extensions import room_socket_extension_register
+
+        # The room socket hands its assist.* messages to one AssistSession per socket.
+        room_socket_extension_register("assist", AssistSession)

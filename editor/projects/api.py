@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from editor.api.routers.common import errors, room_for
+from editor.core.api import errors
 from editor.core.errors import Invalid
 from editor.projects.models import ProjectFile
 from editor.projects.responses import export_response, raw_file_response
@@ -28,6 +28,7 @@ from editor.projects.services import (
     path_move,
 )
 from editor.projects.uploads import upload_cancel, upload_confirm, upload_get, upload_start
+from editor.rooms.selectors import room_for
 
 router = Router(tags=["files"])
 

@@ -16,11 +16,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from editor.accounts.services import profile_get
-from editor.api.ws_auth import access_recheck
-from editor.assist.dispatch import AssistSession
+from editor.accounts.sockets import user_group
 from editor.core import closecodes
 from editor.core.errors import NotFound
-from editor.rooms.events import room_group, user_group
+from editor.rooms.events import room_group
+from editor.rooms.extensions import RoomSocketSession, room_socket_extensions
 from editor.rooms.permissions import EffectiveRoomRole, room_role
 from editor.rooms.presence import (
     HEARTBEAT_S,
@@ -29,6 +29,7 @@ from editor.rooms.presence import (
     presence_leave,
     presence_touch,
 )
+from editor.rooms.recheck import access_recheck
 from editor.rooms.selectors import room_get
 
 # Room messages are flat objects; a few levels of nesting cover every type. Deeper input
@@ -93,13 +94,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     room = None
     role: EffectiveRoomRole | None = None
     me: dict[str, Any] | None = None
-    assist: AssistSession | None = None
+    # Sessions of the apps that extend the socket (assist), by message-type prefix.
+    extensions: dict[str, RoomSocketSession]
     heartbeat: asyncio.Task | None = None
     where: dict[str, Any] | None = None  # the file this connection shows, if any
     groups_joined: list[str]
 
     async def connect(self) -> None:
         self.groups_joined = []
+        self.extensions = {}
         user = self.scope.get("user")
         # Accept first so that the refusal reaches the client as a close code it can show,
         # instead of a bare HTTP 403 during the handshake.
@@ -118,13 +121,16 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self.refuse(closecodes.FORBIDDEN, "You are not a member of this room.")
             return
         self.me = {**await _who(user), "client": client_kind(self.scope)}
-        self.assist = AssistSession(
-            room=self.room,
-            user=user,
-            who=self.me,
-            send=self.send_json,
-            broadcast=self._broadcast_assist,
-        )
+        self.extensions = {
+            prefix: factory(
+                room=self.room,
+                user=user,
+                who=self.me,
+                send=self.send_json,
+                broadcast=self._broadcast_frame,
+            )
+            for prefix, factory in room_socket_extensions().items()
+        }
         for group in (room_group(self.room.pk), user_group(user.pk)):
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups_joined.append(group)
@@ -154,13 +160,11 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def _cut_off(self, code: int, message: str) -> None:
         """Access is gone: nothing this socket sends from now on is acted on."""
         self.role = None
-        if self.assist is not None:
-            await self.assist.close()  # its model streams stop too
+        await self._close_extensions()  # their model streams stop too
         await self.refuse(code, message)
 
     async def disconnect(self, code: int) -> None:
-        if self.assist is not None:
-            await self.assist.close()  # stops this socket's model streams upstream
+        await self._close_extensions()  # stops this socket's model streams upstream
         if self.heartbeat is not None:
             self.heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -185,10 +189,19 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong", "t": content.get("t")})
         elif content["type"] == "presence.where":
             await self._moved(content)
-        elif content["type"].startswith("assist.") and self.assist is not None:
-            await self.assist.handle(content)  # editors only: the session checks with `can`
+        elif (extension := self._extension_for(content["type"])) is not None:
+            # e.g. assist.*: the session authorizes each action itself (with `can`).
+            await extension.handle(content)
         else:
             await self.send_error("unknown_type", f"Unknown message type {content['type']!r}.")
+
+    def _extension_for(self, kind: str) -> RoomSocketSession | None:
+        prefix, dot, _rest = kind.partition(".")
+        return self.extensions.get(prefix) if dot else None
+
+    async def _close_extensions(self) -> None:
+        for extension in self.extensions.values():
+            await extension.close()
 
     async def _moved(self, content: dict[str, Any]) -> None:
         """This connection now shows another file (or none): tell the room, remember it."""
@@ -213,16 +226,17 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def send_error(self, code: str, message: str) -> None:
         await self.send_json({"type": "error", "code": code, "message": message})
 
-    async def _broadcast_assist(self, frame: dict[str, Any]) -> None:
+    async def _broadcast_frame(self, frame: dict[str, Any]) -> None:
+        """An extension's frame to every socket of the room (shared AI streams)."""
         # `by`: request ids are the pages' own, so a page tells a stream under its id
         # from another member's that reuses it by this stamp (static/src/room/assist).
         frame = {**frame, "by": self.me["id"]}
         await self.channel_layer.group_send(
-            room_group(self.room.pk), {"type": "assist.event", "frame": frame}
+            room_group(self.room.pk), {"type": "room.frame", "frame": frame}
         )
 
     # Messages handled without a hop through asgiref's shared sync thread (below).
-    _NO_DB_HOP = frozenset({"websocket.receive", "assist.event"})
+    _NO_DB_HOP = frozenset({"websocket.receive", "room.frame"})
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' dispatch, minus its per-message trip to the shared sync thread for
@@ -282,7 +296,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def room_event(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": event["event"], **event["payload"]})
 
-    async def assist_event(self, event: dict[str, Any]) -> None:
+    async def room_frame(self, event: dict[str, Any]) -> None:
         await self.send_json(event["frame"])
 
     async def access_changed(self, event: dict[str, Any]) -> None:
@@ -297,6 +311,6 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return
         if role != self.role:
             self.role = role
-            if self.assist is not None:
-                self.assist.reauthorize()
+            for extension in self.extensions.values():
+                extension.reauthorize()
             await self.send_json({"type": "role.changed", "role": role})

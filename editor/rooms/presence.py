@@ -17,7 +17,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from django.conf import settings
 
-from editor.core.redis_clients import async_client
+from editor.core.redis_clients import async_client, sync_client
 
 HEARTBEAT_S = 30.0
 STALE_AFTER_S = 3 * HEARTBEAT_S
@@ -88,3 +88,30 @@ async def presence_touch(
 
 async def presence_leave(*, room_id: int, conn: str) -> None:
     await _client().hdel(_key(room_id), conn)
+
+
+def people_present_by_room(*, room_ids: set[int] | None = None) -> dict[int, set[Any]]:
+    """{room id: ids of the people present} for rooms with someone present now (sync).
+
+    Across every room (or only `room_ids`); an entry not refreshed for STALE_AFTER_S
+    belongs to a dead process and is left out. Only reads: the sockets drop stale entries.
+    """
+    prefix = _key(0).removesuffix("0")
+    client = sync_client()
+    present: dict[int, set[Any]] = {}
+    now = time.time()
+    for key in client.scan_iter(match=prefix + "*", count=500):
+        room_id = key.decode().removeprefix(prefix)
+        if not room_id.isdigit() or (room_ids is not None and int(room_id) not in room_ids):
+            continue
+        here = set()
+        for value in client.hvals(key):
+            try:
+                entry = json.loads(value)
+                if now - float(entry["seen"]) <= STALE_AFTER_S:
+                    here.add(entry["who"]["id"])
+            except (ValueError, KeyError, TypeError):
+                continue  # a malformed entry is not a person
+        if here:
+            present[int(room_id)] = here
+    return present

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from editor.core.errors import NotFound
 from editor.rooms.models import Room, RoomMembership, Team, TeamInvite, TeamMembership, TeamRole
+from editor.rooms.permissions import Action, require
 
 
 def teams_for_user(*, user: AbstractBaseUser) -> QuerySet[Team]:
@@ -99,3 +100,45 @@ def room_member_candidates(*, room: Room) -> QuerySet[AbstractBaseUser]:
         .exclude(room_memberships__room=room)
         .order_by("username")
     )
+
+
+def teams_with_role_for_user(*, user: AbstractBaseUser) -> QuerySet[Team]:
+    """The user's teams, each annotated with `my_role`, so a list costs one query."""
+    role = TeamMembership.objects.filter(team=OuterRef("pk"), user=user).values("role")[:1]
+    return (
+        Team.objects.filter(memberships__user=user)
+        .annotate(my_role=Subquery(role))
+        .order_by("name")
+    )
+
+
+def room_member_role(*, room_id: int, user_id: int) -> str | None:
+    """The user's own row in the room (not their effective role), or None."""
+    return (
+        RoomMembership.objects.filter(room_id=room_id, user_id=user_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+# --- what an endpoint reads before it does anything ---------------------------------
+
+
+def team_for(user: AbstractBaseUser, team_id: int) -> Team:
+    """The team, once the caller is known to belong to it.
+
+    Every /teams/{id}/… endpoint starts here, so an outsider always gets the same 403
+    ("You are not a member of this team.") whatever the sub-resource, and 404 only
+    ever means the id does not exist. The role check for the action itself follows in
+    the service (through permissions.require).
+    """
+    team = team_get(team_id=team_id)
+    require(user, Action.TEAM_VIEW, team)
+    return team
+
+
+def room_for(user: AbstractBaseUser, room_id: int) -> Room:
+    """The room, once the caller may see it (same rule as team_for)."""
+    room = room_get(room_id=room_id)
+    require(user, Action.ROOM_VIEW, room)
+    return room

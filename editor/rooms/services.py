@@ -13,10 +13,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from editor.collab.services import documents_forget
+from editor.accounts.sockets import access_changed
 from editor.core.errors import Conflict, Forbidden, Gone, Invalid, NotFound
-from editor.projects.models import ProjectFile
-from editor.rooms.events import access_changed, room_event_send
+from editor.rooms.events import room_event_send
 from editor.rooms.models import (
     Room,
     RoomMembership,
@@ -88,7 +87,8 @@ def team_rename(*, team: Team, actor: AbstractBaseUser, name: str) -> Team:
 def team_delete(*, team: Team, actor: AbstractBaseUser) -> None:
     require(actor, Action.TEAM_MANAGE, team)
     member_ids = list(team.memberships.values_list("user_id", flat=True))
-    _forget_documents(team.rooms.all())
+    # Rooms, files and their shared documents go too (cascade; the documents through
+    # the pre_delete receiver in editor/projects/signals.py).
     team.delete()
     access_changed(member_ids)
 
@@ -257,15 +257,8 @@ def room_rename(*, room: Room, actor: AbstractBaseUser, name: str) -> Room:
 def room_delete(*, room: Room, actor: AbstractBaseUser) -> None:
     require(actor, Action.ROOM_MANAGE, room)
     member_ids = list(room.team.memberships.values_list("user_id", flat=True))
-    _forget_documents(Room.objects.filter(pk=room.pk))
-    room.delete()
+    room.delete()  # its files' documents too: editor/projects/signals.py
     access_changed(member_ids)
-
-
-def _forget_documents(rooms) -> None:
-    """The rooms' shared documents go with them: history dropped, open sockets closed."""
-    doc_ids = ProjectFile.objects.filter(room__in=rooms).values_list("doc_id", flat=True)
-    documents_forget(doc_ids=doc_ids)
 
 
 @transaction.atomic

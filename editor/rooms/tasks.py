@@ -6,7 +6,8 @@ from typing import Any
 
 from celery import shared_task
 
-from editor.rooms.events import group_send_now, room_group
+from editor.core.groups import group_send_now
+from editor.rooms.events import room_group
 
 
 @shared_task(name="rooms.room_event", soft_time_limit=10, time_limit=20)

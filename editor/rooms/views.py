@@ -22,7 +22,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from editor.accounts.services import profile_get
 from editor.core.errors import FlintError, NotFound
 from editor.core.web import flint_page
-from editor.demo_room.selectors import room_is_demo
 from editor.rooms import selectors, services
 from editor.rooms.forms import (
     InviteCreateForm,
@@ -312,7 +311,6 @@ def room_detail(request: HttpRequest, room_id: int) -> HttpResponse:
             "can_manage": can(request.user, Action.ROOM_MANAGE, room),
             "me": profile,
             "assist_debounce_ms": settings.FLINT_ASSIST_DEBOUNCE_MS,
-            "demo_room": room_is_demo(room=room),
         },
     )
 

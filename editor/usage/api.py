@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Schema
 
-from editor.api.routers.common import errors
+from editor.core.api import errors
 from editor.core.errors import Forbidden, NotFound
 from editor.usage import selectors
 from editor.usage.selectors import RANGES, UsageFilters

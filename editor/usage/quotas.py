@@ -25,13 +25,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import redis
-import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db.models import F, Sum
 
 from editor.core.errors import FlintError
-from editor.core.redis_clients import async_client, sync_client
+from editor.core.redis_clients import LuaScript, sync_client
 from editor.usage.limits import Limits, limits_get
 from editor.usage.models import UsageEvent, UsageStatus
 from editor.usage.services import usage_record
@@ -39,7 +38,7 @@ from editor.usage.services import usage_record
 _WINDOW_S = 60
 _TASK_TTL_S = 14 * 24 * 3600
 
-_ADMIT = """
+_ADMIT = LuaScript("""
 local now, member = tonumber(ARGV[1]), ARGV[2]
 local rpm, streams, stream_max = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local budget, task_budget, reserve = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
@@ -80,11 +79,11 @@ end
 if budget > 0 then redis.call('INCRBY', KEYS[3], reserve) end
 if task_budget > 0 then redis.call('INCRBY', KEYS[4], reserve) end
 return {'ok', 0, '0'}
-"""
+""")
 
 # Correct a reservation only where it was made (the key may have expired since: then the
 # next admission seeds it again from the usage rows, which include this call).
-_RELEASE = """
+_RELEASE = LuaScript("""
 redis.call('ZREM', KEYS[1], ARGV[1])
 local delta = tonumber(ARGV[2])
 for i = 2, 3 do
@@ -93,7 +92,7 @@ for i = 2, 3 do
   end
 end
 return 1
-"""
+""")
 
 
 class QuotaExceeded(FlintError):
@@ -295,7 +294,7 @@ def quota_admit_sync(
     client = _client_sync()
     call = _call(user_id=user_id, team_id=team_id, task_id=task_id, reserve=reserve_tokens)
     for _ in range(3):
-        result = client.eval(_ADMIT, len(call.keys), *call.keys, *call.args)
+        result = _ADMIT.run_sync(keys=call.keys, args=call.args)
         status = result[0].decode()
         if status == "ok":
             return _ticket(call, user_id=user_id, team_id=team_id, task_id=task_id)
@@ -316,7 +315,7 @@ def quota_release_sync(ticket: Ticket | None, *, used_tokens: int) -> None:
         return
     ticket.released = True
     keys, args = _release_call(ticket, used_tokens)
-    _client_sync().eval(_RELEASE, len(keys), *keys, *args)
+    _RELEASE.run_sync(keys=keys, args=args)
 
 
 def _release_call(ticket: Ticket, used_tokens: int) -> tuple[list[str], list]:
@@ -327,10 +326,6 @@ def _release_call(ticket: Ticket, used_tokens: int) -> tuple[list[str], list]:
 
 
 # --- asynchronous: the room socket's relay ----------------------------------------------
-
-
-def _client() -> aioredis.Redis:
-    return async_client()  # the loop's shared, bounded pool (editor/core/redis_clients.py)
 
 
 async def quota_admit(
@@ -349,9 +344,8 @@ async def quota_admit(
     call = await _call_async(
         user_id=user_id, team_id=team_id, task_id=task_id, reserve=reserve_tokens
     )
-    client = _client()
     for _ in range(3):
-        result = await client.eval(_ADMIT, len(call.keys), *call.keys, *call.args)
+        result = await _ADMIT.run(keys=call.keys, args=call.args)
         status = result[0].decode()
         if status == "ok":
             return _ticket(call, user_id=user_id, team_id=team_id, task_id=task_id)
@@ -379,7 +373,7 @@ async def quota_release(ticket: Ticket | None, *, used_tokens: int) -> None:
         return
     ticket.released = True
     keys, args = _release_call(ticket, used_tokens)
-    await _client().eval(_RELEASE, len(keys), *keys, *args)
+    await _RELEASE.run(keys=keys, args=args)
 
 
 # --- per-task budget for the deep-task loop -------------------------------------------

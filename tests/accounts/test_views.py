@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from editor.api.models import AccessToken
-from editor.api.tokens import token_authenticate, token_create
+from editor.accounts.models import AccessToken
+from editor.accounts.tokens import token_authenticate, token_create
 from editor.core.errors import NotAuthenticated
 
 PASSWORD = "correct horse battery staple"

@@ -20,8 +20,8 @@ import psutil
 import pytest
 from websockets.sync.client import connect
 
+from editor.accounts.tokens import token_create
 from editor.agents.models import Task
-from editor.api.tokens import token_create
 from editor.assist.simulator import rules_from
 from editor.projects.models import ProjectFile
 from editor.projects.selectors import file_text_current

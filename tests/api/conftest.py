@@ -9,7 +9,7 @@ from tests.api.helpers import ApiClient
 
 @pytest.fixture
 def token_for(db):
-    from editor.api.tokens import token_create
+    from editor.accounts.tokens import token_create
 
     def make(user, *, ttl_days: int | None = 30) -> str:
         _, raw = token_create(user=user, name=f"tests for {user.username}", ttl_days=ttl_days)

@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from editor.api.models import AccessToken
-from editor.api.tokens import token_create, token_revoke
+from editor.accounts.models import AccessToken
+from editor.accounts.tokens import token_create, token_revoke
 from tests.api.helpers import ApiClient, assert_error
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""editor/api/routers/invites.py: invite links, made by owners, accepted by anyone logged in."""
+"""editor/rooms/api.py (invites_router): invite links, made by owners, accepted by anyone."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""editor/api/management/commands/issue_token.py: a token for scripts, on stdout alone."""
+"""editor/accounts/management/commands/issue_token.py: a token for scripts, on stdout alone."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from editor.api.models import AccessToken
+from editor.accounts.models import AccessToken
 from tests.api.helpers import ApiClient
 
 pytestmark = pytest.mark.django_db

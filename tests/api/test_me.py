@@ -1,4 +1,4 @@
-"""editor/api/routers/me.py: who am I, and my profile."""
+"""editor/accounts/api.py (me_router): who am I, and my profile."""
 
 from __future__ import annotations
 

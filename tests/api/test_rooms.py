@@ -1,4 +1,4 @@
-"""editor/api/routers/rooms.py: rooms and room members.
+"""editor/rooms/api.py (rooms_router): rooms and room members.
 
 Outsiders (mallory, and dave who is in the team but not the room) get 403 on every
 /rooms/{id}/… path; 404 means the id is unknown.

@@ -1,4 +1,4 @@
-"""editor/api/routers/teams.py: teams and their members.
+"""editor/rooms/api.py (teams_router): teams and their members.
 
 Outsiders (mallory) get 403 on every /teams/{id}/… path; 404 means the id is unknown.
 """

@@ -1,4 +1,4 @@
-"""editor/api/routers/tokens.py: list, create (secret once), revoke."""
+"""editor/accounts/api.py (tokens_router): list, create (secret once), revoke."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from editor.api.models import AccessToken
+from editor.accounts.models import AccessToken
 from tests.api.helpers import ApiClient, assert_error
 
 pytestmark = pytest.mark.django_db

@@ -121,13 +121,12 @@ def be_present(cast) -> None:
     """Two people in the Compiler room right now, as the room socket records them."""
     from django.conf import settings
 
-    from editor.usage.activity import redis_client
+    from editor.core.redis_clients import sync_client
 
-    client = redis_client()
+    client = sync_client()
     key = f"{settings.FLINT_CHANNEL_PREFIX}:presence:room:{cast.room.pk}"
     for n, user in enumerate((cast.alice, cast.bob)):
         client.hset(key, f"conn{n}", json.dumps({"who": {"id": user.pk}, "seen": time.time()}))
-    client.close()
 
 
 def per_model_caching() -> list[tuple[str, str, int, int, int]]:

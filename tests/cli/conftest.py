@@ -78,7 +78,7 @@ def flint(django_db_setup, django_db_blocker):
 @pytest.fixture
 def people(flint, transactional_db, cast, tmp_path):
     """alice (owner) and bob (editor) logged in from their own terminals; carol views."""
-    from editor.api.tokens import token_create
+    from editor.accounts.tokens import token_create
 
     terminals = {}
     for name in ("alice", "bob", "carol", "mallory"):

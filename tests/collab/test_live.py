@@ -12,7 +12,7 @@ import pytest
 import websockets
 from asgiref.sync import sync_to_async
 
-from editor.api.tokens import token_create
+from editor.accounts.tokens import token_create
 from editor.core import closecodes
 from tests.collab.conftest import NODE_DIR
 from tests.collab.yclient import Closed, text_file, websocket_client

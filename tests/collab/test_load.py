@@ -18,7 +18,7 @@ import time
 import pytest
 from asgiref.sync import sync_to_async
 
-from editor.api.tokens import token_create
+from editor.accounts.tokens import token_create
 from tests.collab.conftest import NODE_DIR
 from tests.collab.yclient import text_file
 

@@ -153,7 +153,7 @@ async def token_doc_socket(user, doc_id) -> Any:
     (not synced: it may be refused). Disconnect it at the end."""
     from asgiref.sync import sync_to_async
 
-    from editor.api.tokens import token_create
+    from editor.accounts.tokens import token_create
     from tests.support.sockets import ws_communicator
 
     _, secret = await sync_to_async(token_create)(user=user, name="document socket")

@@ -24,7 +24,7 @@ PROJECT = {
 
 @pytest.fixture
 def token_client(db):
-    from editor.api.tokens import token_create
+    from editor.accounts.tokens import token_create
 
     def make(user) -> Client:
         _, raw = token_create(user=user, name="projects tests", ttl_days=1)

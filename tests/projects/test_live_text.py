@@ -18,7 +18,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pycrdt import YSyncMessageType
 
-from editor.api.tokens import token_create
+from editor.accounts.tokens import token_create
 from editor.collab import store
 from editor.collab.protocol import sync_message
 from editor.core import closecodes

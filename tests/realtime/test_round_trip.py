@@ -10,7 +10,7 @@ import pytest
 import websockets
 from asgiref.sync import sync_to_async
 
-from editor.api.tokens import token_create
+from editor.accounts.tokens import token_create
 from editor.rooms.tasks import room_event_task
 
 pytestmark = pytest.mark.live

@@ -6,7 +6,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from editor.api.tokens import token_create, token_revoke
+from editor.accounts.tokens import token_create, token_revoke
 from editor.core import closecodes
 from editor.rooms.events import room_event_send
 from editor.rooms.services import room_member_remove, room_member_set

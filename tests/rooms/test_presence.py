@@ -10,7 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from editor.api.tokens import token_create
+from editor.accounts.tokens import token_create
 from editor.rooms.presence import STALE_AFTER_S, _client, _key, presence_enter
 from tests.support.sockets import room_socket, ws_communicator
 

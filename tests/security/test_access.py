@@ -27,15 +27,15 @@ from django.test import Client
 from django.urls import reverse
 from pycrdt import YSyncMessageType
 
-from editor.api.tokens import token_create, token_revoke
+from editor.accounts.tokens import token_create, token_revoke
 from editor.collab import store
 from editor.collab.protocol import sync_message
 from editor.collab.selectors import doc_text_current
 from editor.core import closecodes
 from tests.collab.yclient import communicator_client, text_file
-from tests.core.test_launcher import launch  # noqa: F401 (the real launcher, a fixture)
 from tests.support.live import REPO, http_get
 from tests.support.sockets import HOST, ORIGIN, room_socket, ws_communicator
+from tests.webapp.test_launcher import launch  # noqa: F401 (the real launcher, a fixture)
 
 CUT_OFF_WITHIN_S = 1.0
 

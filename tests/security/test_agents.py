@@ -57,7 +57,7 @@ def script(simulator, marker: str, turns: list[dict], extra: list[dict] | None =
 
 
 def api_as(user) -> ApiClient:
-    from editor.api.tokens import token_create
+    from editor.accounts.tokens import token_create
 
     _, raw = token_create(user=user, name="security tests", ttl_days=1)
     return ApiClient(raw)

@@ -30,7 +30,7 @@ CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformanc
 def test_schemathesis_finds_no_server_error_or_schema_violation(
     live_processes, transactional_db, cast, tmp_path: Path
 ):
-    from editor.api.tokens import token_create
+    from editor.accounts.tokens import token_create
     from editor.projects.services import file_create
 
     file_create(room=cast.room, actor=cast.alice, path="src/app.py", text="print('hi')\n")

@@ -15,7 +15,7 @@ from django.test import Client
 from pycrdt import Awareness, Doc
 
 from editor.accounts.services import profile_update
-from editor.api.tokens import token_create
+from editor.accounts.tokens import token_create
 from editor.collab.awareness import MAX_CLIENTS_PER_CONNECTION, MAX_STATE_BYTES
 from editor.collab.protocol import awareness_message
 from tests.collab.yclient import text_file, token_doc_client

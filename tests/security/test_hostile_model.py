@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from editor.api.tokens import token_create
+from editor.accounts.tokens import token_create
 from editor.projects.services import file_create
 from tests.agents.test_live import AGENT_ENV, Api, finished, script, wait_for
 from tests.support.live import live_database_url

@@ -28,7 +28,7 @@ def private_storage(settings, tmp_path):
 
 @pytest.fixture
 def token_client(db):
-    from editor.api.tokens import token_create
+    from editor.accounts.tokens import token_create
 
     def make(user) -> Client:
         _, raw = token_create(user=user, name="security tests", ttl_days=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from editor.api.tokens import token_create
+from editor.accounts.tokens import token_create
 from editor.usage.services import usage_record
 
 pytestmark = pytest.mark.django_db

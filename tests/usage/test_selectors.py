@@ -214,10 +214,11 @@ def test_people_and_rooms_active_now_come_from_the_presence_hashes(cast, setting
     import time
     import uuid
 
-    from editor.usage.activity import activity_now, redis_client
+    from editor.core.redis_clients import sync_client
+    from editor.usage.activity import activity_now
 
     settings.FLINT_CHANNEL_PREFIX = f"activity-{uuid.uuid4().hex[:8]}"
-    client = redis_client()
+    client = sync_client()
     prefix = f"{settings.FLINT_CHANNEL_PREFIX}:presence:room:"
     now = time.time()
     entries = {
@@ -228,7 +229,6 @@ def test_people_and_rooms_active_now_come_from_the_presence_hashes(cast, setting
         for n, (user, seen) in enumerate(people):
             value = json.dumps({"who": {"id": user.pk}, "seen": seen})
             client.hset(f"{prefix}{room_id}", f"c{n}", value)
-    client.close()
 
     # bob twice (two tabs) is one person; dave's entry is stale (a dead process)
     assert activity_now(scope=None) == {"people": 3, "rooms": 2}

@@ -11,9 +11,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from editor.api.models import AccessToken
+from editor.accounts import sockets
+from editor.accounts.models import AccessToken
 from editor.core.errors import Forbidden, Invalid, NotAuthenticated, NotFound
-from editor.rooms import events
 
 TOKEN_PREFIX = "flint_"  # noqa: S105 (a public marker, not a secret)
 # Writing last_used_at on every request would turn reads into writes; once a minute is
@@ -70,7 +70,7 @@ def token_revoke(*, token: AccessToken, actor: AbstractBaseUser) -> AccessToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
         # Sockets opened with this token re-check their credential and close.
-        events.access_changed([token.user_id])
+        sockets.access_changed([token.user_id])
     return token
 
 

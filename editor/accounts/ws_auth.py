@@ -10,7 +10,8 @@ so token sockets skip the Origin check.
 
 A socket remembers how it authenticated (`auth_token_id`, or the session key), so that
 when its user's access changes it can tell whether that credential still holds:
-`credential_problem` is what the consumers' re-check asks.
+`credential_problem` is what the consumers' re-check asks (through
+editor/rooms/recheck.py, which adds the room role).
 """
 
 from __future__ import annotations
@@ -33,11 +34,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.http.request import split_domain_port, validate_host
 from django.utils.crypto import constant_time_compare
 
-from editor.api.throttle import TooManyFailures, token_authenticate_throttled
-from editor.api.tokens import token_still_valid
+from editor.accounts.throttle import TooManyFailures, token_authenticate_throttled
+from editor.accounts.tokens import token_still_valid
 from editor.core import closecodes
 from editor.core.errors import NotAuthenticated
-from editor.rooms.permissions import room_role
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 SESSION_ENDED = "Your session has ended. Log in again."
@@ -150,20 +150,6 @@ class WebSocketAuth:
 
 
 # --- re-checks while open -------------------------------------------------------------
-
-
-@database_sync_to_async
-def access_recheck(room, scope: dict[str, Any]) -> tuple[str | None, Any]:
-    """(why the socket's credential no longer holds, or None; the user's room role now).
-
-    What a room or document socket asks when `access.changed` reaches it.
-    """
-    problem = credential_problem(scope)
-    if problem is not None:
-        return problem, None
-    user = scope["user"]
-    user.refresh_from_db(fields=["is_active"])
-    return None, room_role(user, room)
 
 
 def credential_problem(scope: dict[str, Any]) -> str | None:

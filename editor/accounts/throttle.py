@@ -22,24 +22,24 @@ import uuid
 import redis
 from django.conf import settings
 
-from editor.api.models import AccessToken
-from editor.api.tokens import token_authenticate_row
+from editor.accounts.models import AccessToken
+from editor.accounts.tokens import token_authenticate_row
 from editor.core.errors import FlintError, NotAuthenticated
-from editor.core.redis_clients import sync_client
+from editor.core.redis_clients import LuaScript
 
 log = logging.getLogger(__name__)
 _WINDOW_S = 60
 
 # Failures of the last minute. An address over the cap is refused before its token is
 # looked at, and so records nothing more: the log holds at most about `cap` entries.
-_COUNT = """
+_COUNT = LuaScript("""
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
 return redis.call('ZCARD', KEYS[1])
-"""
-_RECORD = """
+""")
+_RECORD = LuaScript("""
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]) + 1)
-"""
+""")
 
 
 class TooManyFailures(FlintError):
@@ -59,7 +59,7 @@ def _over_limit(client_ip: str) -> bool:
     if _limit() <= 0:
         return False
     try:
-        count = sync_client().eval(_COUNT, 1, _key(client_ip), time.time(), _WINDOW_S)
+        count = _COUNT.run_sync(keys=[_key(client_ip)], args=[time.time(), _WINDOW_S])
     except redis.RedisError:
         log.warning("auth throttle: Redis unreachable, not counting", exc_info=True)
         return False
@@ -71,7 +71,7 @@ def _record_failure(client_ip: str) -> None:
         return
     try:
         now = time.time()
-        sync_client().eval(_RECORD, 1, _key(client_ip), now, _WINDOW_S, f"{now}:{uuid.uuid4().hex}")
+        _RECORD.run_sync(keys=[_key(client_ip)], args=[now, _WINDOW_S, f"{now}:{uuid.uuid4().hex}"])
     except redis.RedisError:
         log.warning("auth throttle: Redis unreachable, not counting", exc_info=True)
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from editor.api.tokens import token_create
+from editor.accounts.tokens import token_create
 from editor.core.errors import FlintError
 
 

@@ -9,7 +9,7 @@ import websockets
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from editor.api.tokens import token_create
+from editor.accounts.tokens import token_create
 from webapp.serve import daphne_argv
 
 pytestmark = pytest.mark.live
