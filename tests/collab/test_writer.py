@@ -17,7 +17,8 @@ from editor.collab.models import DocUpdate
 from editor.collab.selectors import doc_text_current
 from editor.collab.writer import UpdateWriter, WriterStopped
 from editor.core import closecodes
-from tests.collab.test_consumers import _client, _expect_close, main_py  # noqa: F401
+from tests.collab.test_consumers import _expect_close, main_py  # noqa: F401
+from tests.collab.yclient import token_doc_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -122,8 +123,8 @@ async def test_a_failing_commit_closes_the_typist_with_4500_and_relays_nothing(
     main_py,  # noqa: F811
     monkeypatch,
 ):
-    alice_ws, alice = await _client(cast.alice, main_py.doc_id)
-    bob_ws, bob = await _client(cast.bob, main_py.doc_id)
+    alice_ws, alice = await token_doc_client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
     before = await sync_to_async(store.document_text_stored)(doc_id=main_py.doc_id)
 
     def broken(*, rows):
