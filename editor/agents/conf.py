@@ -33,6 +33,14 @@ DEFAULTS: dict[str, Any] = {
     "FLINT_AGENTS_COMMAND_FILE_MB": 64,
     "FLINT_AGENTS_COMMAND_DISK_MB": 1024,
     "FLINT_AGENTS_COMMAND_OUTPUT_BYTES": 16_384,
+    "FLINT_AGENTS_PLAN_EXPIRE_S": 3600,  # a plan nobody decided on (plans.py)
+    "FLINT_AGENTS_OUTPUT_EVERY_S": 0.25,  # live output of a model turn, at most this often
+    # The prepared environment (environments.py): set-up script limits and its cache.
+    "FLINT_AGENTS_SETUP_TIMEOUT_S": 600,
+    "FLINT_AGENTS_SETUP_DISK_MB": 2048,
+    "FLINT_AGENTS_ENV_CACHE_DIR": "",  # empty: <temp dir>/flint-agent-envs
+    "FLINT_AGENTS_ENV_CACHE_MB": 4096,
+    "FLINT_AGENTS_ENV_CACHE_TTL_S": 7 * 24 * 3600,
 }
 
 
