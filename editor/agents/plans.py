@@ -140,7 +140,6 @@ def _waiting(task: Task) -> Task:
     return task
 
 
-@transaction.atomic
 def plan_decide(
     *,
     task: Task,
@@ -151,12 +150,29 @@ def plan_decide(
 ) -> Task:
     """An editor's decision on a waiting plan: "approve" (optionally with an edited `plan`)
     or "reject" (with a `message`, which ends the task)."""
-    from editor.agents.services import enqueue_on_commit
-
     require(actor, Action.ROOM_EDIT, task.room)
     if decision not in ("approve", "reject"):
         raise Invalid('`decision` is "approve" or "reject".')
     message = (message or "").strip()[:NOTE_MAX] if isinstance(message, str) else ""
+    who = actor.get_username()
+    edited = None
+    if decision == "approve" and plan is not None:
+        try:
+            edited = plan_parse(plan)
+        except PlanInvalid as exc:
+            # Shown in the log too (not rolled back): the room sees why the edit did not take.
+            if task.status == TaskStatus.WAITING:
+                step_add(task=task, kind="error", text=f"{who}'s plan edit was refused: {exc}")
+            raise Invalid(f"That plan can't be used: {exc}", code="bad_plan") from None
+    with transaction.atomic():
+        return _decide(task, actor, decision, edited, message)
+
+
+def _decide(
+    task: Task, actor: AbstractBaseUser, decision: str, edited: dict | None, message: str
+) -> Task:
+    from editor.agents.services import enqueue_on_commit
+
     task = _waiting(task)
     who = actor.get_username()
     if decision == "reject":
@@ -169,23 +185,14 @@ def plan_decide(
         task.refresh_from_db()
         status_send(task)
         return task
-    edited = plan is not None
-    if edited:
-        try:
-            approved = plan_parse(plan)
-        except PlanInvalid as exc:
-            # Shown in the log too: the whole room sees why the edit did not take.
-            step_add(task=task, kind="error", text=f"{who}'s plan edit was refused: {exc}")
-            raise Invalid(f"That plan can't be used: {exc}", code="bad_plan") from None
-    else:
-        approved = task.plan or {}
+    approved = edited or task.plan or {}
     # The run resumes from its transcript: the approval is the model's next user message.
     transcript = [*(task.transcript or []), approval_message(who, approved, message)]
     Task.objects.filter(pk=task.pk).update(
         status=TaskStatus.QUEUED, plan=approved, plan_status="approved", plan_decided_by=actor,
         heartbeat_at=None, transcript=transcript,
     )  # fmt: skip
-    said = f"Plan approved by {who}" + (" with edits:\n" + plan_text(approved) if edited else ".")
+    said = f"Plan approved by {who}" + (":\n" + plan_text(approved) if edited else ".")
     if message:
         said += f"\nNote: {message}"
     step_add(task=task, kind="plan", text=said, author=who)

@@ -195,7 +195,11 @@ class Watchers:
         self.loop: AgentLoop | None = None
         self.elapsed: int | None = None
         self.every = float(conf.get("FLINT_AGENTS_OUTPUT_EVERY_S"))
-        self.last_output = 0.0
+        self.lock = threading.Lock()
+        self.latest: tuple[int, str, int] | None = None
+        self.wake = threading.Event()
+        self.done = threading.Event()
+        self.sender: threading.Thread | None = None
 
     def step(self, kind: str, tool: str, text: str, tokens: int) -> None:
         elapsed, self.elapsed = (self.elapsed if kind == "tool_result" else None), None
@@ -210,12 +214,33 @@ class Watchers:
         self.elapsed = ms
 
     def output(self, turn: int, text: str, tokens: int) -> None:
-        # The room sees the answer grow at most every FLINT_AGENTS_OUTPUT_EVERY_S; the
+        # Called on the stream's event loop, where the channel layer's sync send can't run:
+        # a thread sends the latest text, at most every FLINT_AGENTS_OUTPUT_EVERY_S. The
         # whole of it is stored as a model_text step when the turn ends.
-        now = time.monotonic()
-        if now - self.last_output >= self.every:
-            self.last_output = now
-            output_send(self.task, turn=turn, text=text, tokens=tokens)
+        with self.lock:
+            self.latest = (turn, text, tokens)
+        if self.sender is None:
+            self.sender = threading.Thread(target=self._send_outputs, daemon=True,
+                                           name=f"task-{self.task.pk}-output")  # fmt: skip
+            self.sender.start()
+        self.wake.set()
+
+    def _send_outputs(self) -> None:
+        while not self.done.is_set():
+            self.wake.wait(timeout=1.0)
+            self.wake.clear()
+            with self.lock:
+                latest, self.latest = self.latest, None
+            if latest is not None:
+                turn, text, tokens = latest
+                output_send(self.task, turn=turn, text=text, tokens=tokens)
+                self.done.wait(self.every)
+
+    def close(self) -> None:
+        self.done.set()
+        self.wake.set()
+        if self.sender is not None:
+            self.sender.join(timeout=2)
 
     def inbox(self) -> list[dict[str, Any]]:
         taken = steering.inbox_take(self.task.pk)
@@ -332,6 +357,7 @@ def task_run(*, task_id: int, celery_id: str = "", hostname: str = "") -> str | 
         )
     finally:
         monitor.stop()
+        watchers.close()
     close_old_connections()
     if not Task.objects.filter(pk=task_id).exists():
         log.info("task %s was deleted with its room while it ran", task_id)

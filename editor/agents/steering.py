@@ -35,7 +35,6 @@ def _explain_finished(task: Task) -> str:
     )
 
 
-@transaction.atomic
 def task_message_send(*, task: Task, actor: AbstractBaseUser, text: str) -> TaskMessage:
     """An editor's message to a queued, running or waiting task, for its next model turn."""
     require(actor, Action.ROOM_EDIT, task.room)
@@ -44,27 +43,29 @@ def task_message_send(*, task: Task, actor: AbstractBaseUser, text: str) -> Task
     text = text.strip()
     if len(text) > MESSAGE_MAX:
         raise Invalid(f"The message is {len(text)} characters; at most {MESSAGE_MAX}.")
-    task = Task.objects.select_for_update().select_related("room").get(pk=task.pk)
-    if task.status in FINISHED:
-        step_add(
-            task=task,
-            kind="info",
-            text=f"A message from {actor.get_username()} arrived after the task ended and was "
-            "not delivered; start a follow-up to continue.",
-        )
-        raise Conflict(_explain_finished(task), code="task_finished")
-    pending = TaskMessage.objects.filter(task=task, delivered_at__isnull=True).count()
-    if pending >= PENDING_MAX:
-        raise Conflict(
-            f"This task already has {pending} messages it has not read yet; wait for its "
-            "next step.",
-            code="too_many_messages",
-        )
-    message = TaskMessage.objects.create(
-        task=task, author=actor, author_name=actor.get_username(), text=text
+    with transaction.atomic():
+        task = Task.objects.select_for_update().select_related("room").get(pk=task.pk)
+        if task.status not in FINISHED:
+            pending = TaskMessage.objects.filter(task=task, delivered_at__isnull=True).count()
+            if pending >= PENDING_MAX:
+                raise Conflict(
+                    f"This task already has {pending} messages it has not read yet; wait "
+                    "for its next step.",
+                    code="too_many_messages",
+                )
+            message = TaskMessage.objects.create(
+                task=task, author=actor, author_name=actor.get_username(), text=text
+            )
+            step_add(task=task, kind="message", text=text, author=actor.get_username())
+            return message
+    # Outside the transaction: the refusal is in the log for everyone, not rolled back.
+    step_add(
+        task=task,
+        kind="info",
+        text=f"A message from {actor.get_username()} arrived after the task ended and was "
+        "not delivered; start a follow-up to continue.",
     )
-    step_add(task=task, kind="message", text=text, author=actor.get_username())
-    return message
+    raise Conflict(_explain_finished(task), code="task_finished")
 
 
 def inbox_take(task_id: int) -> list[TaskMessage]:
