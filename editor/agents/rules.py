@@ -73,3 +73,19 @@ def instructions(
     if not parts:
         return "", []
     return HEADER + "\n\n" + "\n\n".join(parts), used
+
+
+def room_instructions(room, for_paths: Iterable[str]) -> tuple[str, list[str]]:
+    """For the review tier: the live AGENTS.md files that apply to `for_paths`, and the
+    room's rules."""
+    from editor.agents.room_settings import settings_of
+    from editor.projects.models import ProjectFile
+    from editor.projects.selectors import file_text_current
+
+    files = {}
+    for file in ProjectFile.objects.filter(room=room, editable=True):
+        if file.path == RULES_NAME or file.path.endswith("/" + RULES_NAME):
+            text = file_text_current(file)
+            if text is not None:
+                files[file.path] = text
+    return instructions(files, settings_of(room).rules, for_paths=for_paths)

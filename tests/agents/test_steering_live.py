@@ -39,7 +39,7 @@ def flint(django_db_setup, django_db_blocker):
     # Sandbox uids bind the cache's entries: its parents must be theirs to traverse
     # (pytest's own temp dirs are 0700).
     cache = tempfile.mkdtemp(prefix="flint-test-envs-")
-    os.chmod(cache, 0o711)
+    os.chmod(cache, 0o711)  # noqa: S103 - traversable, not listable
     env = {
         **AGENT_ENV,
         "FLINT_CELERY_QUEUE": f"steer-{uuid.uuid4().hex[:8]}",
@@ -108,9 +108,13 @@ def test_bobs_message_changes_what_alices_task_does(flint, room):
     assert said < given < acknowledged
     assert [c["path"] for c in done["changes"]] == ["bob7.txt"]
     # The viewer's socket saw the message arrive, attributed, in the live log.
-    wait_for(lambda: any(e["step"]["kind"] == "message"
-                         and e["step"]["author"] == "bob"
-                         for e in room.socket.events("task.step")), what="the message event")  # fmt: skip
+    wait_for(
+        lambda: any(
+            e["step"]["kind"] == "message" and e["step"]["author"] == "bob"
+            for e in room.socket.events("task.step")
+        ),
+        what="the message event",
+    )
     # A message to a finished task is refused, and the log says it was not delivered.
     status, body = room.bob.call(
         "POST", f"/rooms/{room.id}/tasks/{task['id']}/messages", {"text": "one more thing"}

@@ -71,7 +71,7 @@ def project(transactional_db, allow_sync_orm, cast):
 
 
 class _Hello(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - the stdlib's name
+    def do_GET(self):
         body = f"hello-from-{self.server.server_port}".encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
