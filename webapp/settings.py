@@ -373,6 +373,15 @@ if FLINT_AGENTS_SANDBOX_LIMITS not in {"auto", "watchdog"}:
 FLINT_AGENTS_COMMAND_OUTPUT_BYTES = env_int(
     "FLINT_AGENTS_COMMAND_OUTPUT_BYTES", 16_384, minimum=256
 )
+FLINT_AGENTS_PLAN_EXPIRE_S = env_float("FLINT_AGENTS_PLAN_EXPIRE_S", 3600.0, minimum=1)
+FLINT_AGENTS_OUTPUT_EVERY_S = env_float("FLINT_AGENTS_OUTPUT_EVERY_S", 0.25, minimum=0.05)
+# The prepared environment of a room (editor/agents/environments.py) and its cache.
+FLINT_AGENTS_SETUP_TIMEOUT_S = env_int("FLINT_AGENTS_SETUP_TIMEOUT_S", 600, minimum=1)
+FLINT_AGENTS_SETUP_DISK_MB = env_int("FLINT_AGENTS_SETUP_DISK_MB", 2048, minimum=16)
+# Empty: <temp dir>/flint-agent-envs (sandbox uids must reach it: not under FLINT_DATA_DIR).
+FLINT_AGENTS_ENV_CACHE_DIR = env_str("FLINT_AGENTS_ENV_CACHE_DIR", "")
+FLINT_AGENTS_ENV_CACHE_MB = env_int("FLINT_AGENTS_ENV_CACHE_MB", 4096, minimum=16)
+FLINT_AGENTS_ENV_CACHE_TTL_S = env_int("FLINT_AGENTS_ENV_CACHE_TTL_S", 7 * 24 * 3600, minimum=60)
 # Periodic jobs: `make run`'s worker runs beat itself; compose has one `beat` service.
 CELERY_BEAT_SCHEDULE = {
     "agents-sweep": {"task": "agents.sweep", "schedule": 30.0},  # tasks of lost workers

@@ -12,6 +12,8 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from editor.agents.changesets import changeset_apply, changeset_reject, changeset_undo
+from editor.agents.followups import task_follow_up
+from editor.agents.plans import plan_decide
 from editor.agents.present import (
     CommentOut,
     ReviewDetailOut,
@@ -23,6 +25,7 @@ from editor.agents.present import (
     task_brief,
 )
 from editor.agents.review import review_comment_resolve, review_start
+from editor.agents.room_settings import agent_settings_get, agent_settings_set
 from editor.agents.selectors import (
     comment_get,
     comments_list,
@@ -38,6 +41,7 @@ from editor.agents.services import (
     tasks_sweep,
     variant_pick,
 )
+from editor.agents.steering import task_message_send
 from editor.core.api import errors
 from editor.rooms.selectors import room_for
 
@@ -48,6 +52,45 @@ class TaskIn(Schema):
     prompt: str
     scope: list[str] | None = None
     attempts: int = 1
+    plan_first: bool = False
+
+
+class MessageIn(Schema):
+    text: str
+
+
+class MessageOut(Schema):
+    id: int
+    task: int
+    author: str
+    text: str
+    created_at: str
+
+
+class PlanDecisionIn(Schema):
+    decision: Literal["approve", "reject"]
+    plan: Any = None  # an edited plan {"steps": [...], "files": [...]}; approve only
+    message: str = ""
+
+
+class FollowUpIn(Schema):
+    prompt: str
+
+
+class AgentSettingsIn(Schema):
+    rules: str | None = None
+    setup_script: str | None = None
+    setup_hosts: list[str] | None = None
+    command_hosts: list[str] | None = None
+
+
+class AgentSettingsOut(Schema):
+    rules: str
+    setup_script: str
+    setup_hosts: list[str]
+    command_hosts: list[str]
+    updated_by: str | None
+    updated_at: str | None
 
 
 class StartedOut(Schema):
@@ -96,6 +139,7 @@ def tasks_start(request: HttpRequest, room_id: int, payload: TaskIn):
         prompt=payload.prompt,
         scope=payload.scope,
         attempts=payload.attempts,
+        plan_first=payload.plan_first,
     )
     return Status(201, {"group": str(tasks[0].group), "tasks": [task_brief(t) for t in tasks]})
 
@@ -138,6 +182,60 @@ def tasks_retry(request: HttpRequest, room_id: int, task_id: int):
     """Run a failed or cancelled task again as a new task (new snapshot)."""
     created = task_retry(task=_task(request, room_id, task_id), actor=request.auth)
     return Status(201, task_brief(created))
+
+
+@router.post(
+    "/rooms/{room_id}/tasks/{int:task_id}/messages",
+    response={201: MessageOut, **errors(400, 403, 404, 409)},
+)
+def tasks_message(request: HttpRequest, room_id: int, task_id: int, payload: MessageIn):
+    """Steer a task: the message is shown in its log and given to the model before its next
+    turn. A finished task refuses it (409 `task_finished`): start a follow-up instead."""
+    sent = task_message_send(
+        task=_task(request, room_id, task_id), actor=request.auth, text=payload.text
+    )
+    return Status(201, {"id": sent.pk, "task": sent.task_id, "author": sent.author_name,
+                        "text": sent.text, "created_at": sent.created_at.isoformat()})  # fmt: skip
+
+
+@router.post(
+    "/rooms/{room_id}/tasks/{int:task_id}/plan",
+    response={200: TaskOut, **errors(400, 403, 404, 409)},
+)
+def tasks_plan(request: HttpRequest, room_id: int, task_id: int, payload: PlanDecisionIn):
+    """Decide on a waiting plan: approve (optionally with an edited `plan`) or reject."""
+    task = plan_decide(
+        task=_task(request, room_id, task_id), actor=request.auth, decision=payload.decision,
+        plan=payload.plan, message=payload.message,
+    )  # fmt: skip
+    return task_brief(task)
+
+
+@router.post(
+    "/rooms/{room_id}/tasks/{int:task_id}/follow-up",
+    response={201: TaskOut, **errors(400, 403, 404, 409)},
+)
+def tasks_follow_up(request: HttpRequest, room_id: int, task_id: int, payload: FollowUpIn):
+    """Continue a finished task with a new instruction, from its conversation and result."""
+    created = task_follow_up(
+        task=_task(request, room_id, task_id), actor=request.auth, prompt=payload.prompt
+    )
+    return Status(201, task_brief(created))
+
+
+@router.get("/rooms/{room_id}/agent-settings", response={200: AgentSettingsOut, **errors(403, 404)})
+def agent_settings(request: HttpRequest, room_id: int):
+    """The room's rules, set-up script and allowed hosts for deep tasks."""
+    return agent_settings_get(room=room_for(request.auth, room_id), actor=request.auth)
+
+
+@router.put(
+    "/rooms/{room_id}/agent-settings", response={200: AgentSettingsOut, **errors(400, 403, 404)}
+)
+def agent_settings_put(request: HttpRequest, room_id: int, payload: AgentSettingsIn):
+    """Change them (room owners): fields left out stay as they are."""
+    room = room_for(request.auth, room_id)
+    return agent_settings_set(room=room, actor=request.auth, **payload.dict())
 
 
 @router.post(

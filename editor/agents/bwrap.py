@@ -20,6 +20,7 @@ import sys
 import sysconfig
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -30,6 +31,18 @@ _ETC = ("alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime"
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
 OWN_TASKS = 2  # bwrap and its pid 1 inside: in the command's tree, not counted against it
 _WRITABLE = {"work": "/work", "tmp": "/tmp", "shm": "/dev/shm"}  # noqa: S108 (inside)
+
+
+@dataclass
+class Extras:
+    """What a room adds to its commands' sandbox (editor/agents/environments.py): its
+    prepared environment and network proxy, bound read-only, their variables, and a
+    program the command runs under (the proxy's forwarder)."""
+
+    binds: list[tuple[str, str]] = field(default_factory=list)  # (host path, inside), ro
+    env: dict[str, str] = field(default_factory=dict)
+    prefix: list[str] = field(default_factory=list)
+    writable: list[tuple[str, str]] = field(default_factory=list)  # under the command's root
 
 
 @contextlib.contextmanager
@@ -94,7 +107,7 @@ def _masks(bound: list[str]) -> list[Path]:
     return found
 
 
-def bwrap_args(root: Path) -> list[str]:
+def bwrap_args(root: Path, extras: Extras | None = None) -> list[str]:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise FileNotFoundError("bwrap")
@@ -117,12 +130,19 @@ def bwrap_args(root: Path) -> list[str]:
     for path in _masks(bound):
         hider = str(root / "empty") if path.is_dir() else "/dev/null"
         args += ["--ro-bind", hider, str(path)]
+    extras = extras or Extras()
+    for name, inside in extras.writable:  # inside the command's root: measured, chowned
+        args += ["--bind", str(root / name), inside]
+    for host, inside in extras.binds:
+        args += ["--ro-bind", host, inside]
     # bwrap's own root and /dev are tmpfs it made: read-only, or they would be disk
     # (memory) outside every limit.
     args += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/work"]
     args += ["--clearenv", "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin"]
     args += ["--setenv", "HOME", "/work", "--setenv", "LANG", "C.UTF-8"]
     args += ["--setenv", "TMPDIR", "/tmp"]  # noqa: S108
+    for name, value in extras.env.items():
+        args += ["--setenv", name, value]
     return args
 
 

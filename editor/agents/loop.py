@@ -9,10 +9,17 @@ context window, older tool results are compacted.
 A step whose model call fails is retried a few times with backoff (the gateway has
 already retried before the first token); then the task fails with the gateway's words.
 The loop knows nothing of Django rows: the Celery task gives it hooks (runner.py).
+
+The room steers it between turns: `hooks.inbox` hands over messages from editors, which
+enter the conversation as user messages before the next model call (steering.py). With
+`hooks.output` the model's answer is streamed and shown as it arrives. A plan-first loop
+may only look until it proposes a plan (plans.py): it then ends "waiting", and resumes
+from its transcript once an editor approved the plan.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
@@ -22,6 +29,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
+from editor.agents import plans
 from editor.agents.tools import UNKNOWN_TOOL, ToolBox, tool_label, tool_quoted
 from editor.agents.workcopy import ToolError, WorkingCopy
 from editor.assist import errors as model_errors
@@ -29,7 +37,7 @@ from editor.assist import metered
 from editor.assist.errors import ModelError
 from editor.assist.gateway import ChatResult, ModelRequest, Tier
 from editor.usage.quotas import QuotaExceeded
-from editor.usage.tokens import count_message_tokens
+from editor.usage.tokens import count_message_tokens, count_tokens
 
 _RETRY_KINDS = {
     model_errors.RATE_LIMITED,
@@ -76,6 +84,12 @@ class Hooks:
     sleep: Callable[[float], None] = time.sleep
     # Whom the calls are charged to; None (the loop alone): neither admitted nor recorded.
     meter: metered.Meter | None = None
+    # Messages from the room since the last turn, as user messages for the model.
+    inbox: Callable[[], list[dict[str, Any]]] = lambda: []
+    # Given, the answer is streamed: (turn, text so far, estimated tokens) as it arrives.
+    output: Callable[[int, str, int], None] | None = None
+    # How long each tool ran, told with its result's log line (tool, ms).
+    timed: Callable[[str, int], None] = lambda tool, ms: None
 
 
 @dataclass
@@ -88,6 +102,7 @@ class Outcome:
     tokens: int = 0
     seconds: float = 0.0
     messages: list[dict[str, Any]] = field(default_factory=list)
+    plan: dict[str, Any] | None = None  # status "waiting": the plan proposed
 
 
 class Cancelled(Exception):
@@ -121,19 +136,31 @@ class AgentLoop:
         commands: bool,
         hooks: Hooks | None = None,
         messages: list[dict[str, Any]] | None = None,
+        plan_first: bool = False,
+        instructions: str = "",
+        sandbox_extras: Any = None,
     ) -> None:
         self.tier = tier
         self.copy = copy
         self.limits = limits
         self.hooks = hooks or Hooks()
-        self.tools = ToolBox(copy, commands=commands, cancelled=self.hooks.cancelled)
+        self.tools = ToolBox(
+            copy, commands=commands, cancelled=self.hooks.cancelled, extras=sandbox_extras
+        )
         self.tokens = 0
         self.steps = 0
+        self.planning = plan_first
         self.started = time.monotonic()
+        self.instructions = instructions
         self.messages = messages or self._opening(prompt, commands)
+        self._runner: asyncio.Runner | None = None
 
     def _opening(self, prompt: str, commands: bool) -> list[dict[str, Any]]:
         system = SYSTEM_PROMPT.format(commands=_COMMANDS_ON if commands else _COMMANDS_OFF)
+        if self.planning:
+            system += "\n\n" + plans.PLAN_INSTRUCTIONS
+        if self.instructions:
+            system += "\n\n" + self.instructions
         paths = sorted(self.copy.files)
         listing = "\n".join(paths[:200]) + (
             f"\n… {len(paths) - 200} more" if len(paths) > 200 else ""
@@ -190,17 +217,12 @@ class AgentLoop:
             self._check()
             request = ModelRequest(
                 messages=self.messages,
-                tools=self.tools.specs(),
+                tools=self._specs(),
                 max_tokens=self.limits.step_max_tokens,
             )
             started = time.perf_counter()
             try:
-                call = metered.complete_sync(
-                    meter=self.hooks.meter,
-                    tier=self.tier,
-                    request=request,
-                    around=self.hooks.model_call,
-                )
+                call = self._request(request)
             except QuotaExceeded as refused:
                 # A rate or stream limit passes; a spent budget does not (the caller ends
                 # the task with the refusal's message).
@@ -228,6 +250,36 @@ class AgentLoop:
             self.tokens += call.tokens.total
             return call.result
 
+    def _specs(self) -> list[dict[str, Any]]:
+        if self.planning:
+            return plans.planning_specs(self.tools.specs())
+        return self.tools.specs()
+
+    def _request(self, request: ModelRequest) -> metered.Metered:
+        """One model call: streamed into the log when someone watches, else whole."""
+        if self.hooks.output is None:
+            return metered.complete_sync(
+                meter=self.hooks.meter, tier=self.tier, request=request,
+                around=self.hooks.model_call,
+            )  # fmt: skip
+        if self._runner is None:
+            self._runner = asyncio.Runner()
+        turn, parts = self.steps + 1, []
+        show = self.hooks.output
+
+        def on_text(text: str) -> None:
+            parts.append(text)
+            so_far = "".join(parts)
+            show(turn, so_far, self.tokens + count_tokens(so_far))
+
+        try:
+            return metered.stream_sync(
+                meter=self.hooks.meter, tier=self.tier, request=request, runner=self._runner,
+                on_text=on_text, cancelled=self.hooks.cancelled,
+            )  # fmt: skip
+        except metered.CallCancelled:
+            raise Cancelled from None
+
     def _wait(self, seconds: float, why: str) -> None:
         self._log("error", f"{why} Retrying in {seconds:g} s.")
         deadline = time.monotonic() + seconds
@@ -240,6 +292,15 @@ class AgentLoop:
             return self._run()
         except Cancelled:
             return self._outcome("cancelled", error_message="Stopped by a user.")
+        finally:
+            if self._runner is not None:
+                self._runner.close()
+                self._runner = None
+
+    def _take_inbox(self) -> None:
+        """Messages from the room since the last turn join the conversation now."""
+        for message in self.hooks.inbox():
+            self.messages.append(message)
 
     def _run(self) -> Outcome:
         while True:
@@ -247,6 +308,7 @@ class AgentLoop:
             limit = self._limit_reached()
             if limit is not None:
                 return limit
+            self._take_inbox()
             self._fit_context()
             try:
                 result = self._call_model()
@@ -266,10 +328,37 @@ class AgentLoop:
                 # An answer without tool calls is the model saying it is done.
                 return self._outcome("succeeded", summary=result.text.strip()[:4000])
             finished: str | None = None
+            proposed: dict[str, Any] | None = None
             for call in result.tool_calls:
-                finished = self._tool(call) if finished is None else finished
+                if finished is not None or proposed is not None:
+                    # Calls after finish or a plan are answered, not run: a chat
+                    # conversation needs an answer for each.
+                    self._answer(call, "Not run: the task already ended this turn.")
+                elif self.planning and _name(call) == plans.PLAN_TOOL:
+                    proposed = self._propose(call)
+                else:
+                    finished = self._tool(call)
+            if proposed is not None:
+                return self._outcome("waiting", plan=proposed)
             if finished is not None:
                 return self._outcome("succeeded", summary=finished)
+
+    def _answer(self, call: dict[str, Any], content: str) -> None:
+        self.messages.append(
+            {"role": "tool", "tool_call_id": call.get("id") or _name(call), "content": content}
+        )
+
+    def _propose(self, call: dict[str, Any]) -> dict[str, Any] | None:
+        """The model's plan: kept (the loop then waits) or refused back to the model."""
+        self._log("tool_call", "propose_plan", tool=plans.PLAN_TOOL)
+        try:
+            plan = plans.plan_parse((call.get("function") or {}).get("arguments"))
+        except plans.PlanInvalid as exc:
+            self._answer(call, f"Error: {exc}")
+            self._log("tool_result", f"Error: {exc}", tool=plans.PLAN_TOOL)
+            return None
+        self._answer(call, "Plan proposed; waiting for an editor of the room to approve it.")
+        return plan
 
     def _tool(self, call: dict[str, Any]) -> str | None:
         """Run one tool call, answer it in the conversation; the summary if it finished."""
@@ -285,7 +374,10 @@ class AgentLoop:
         else:
             self._log("tool_call", _describe(name, arguments), tool=label)
         finished = None
+        started = time.monotonic()
         try:
+            if self.planning and name in plans.ACTING_TOOLS:
+                raise ToolError(plans.NOT_YET)
             outcome = self.tools.call(name, arguments)
             content, short = outcome.content, outcome.short
             if outcome.changed_files:
@@ -297,8 +389,13 @@ class AgentLoop:
         self.messages.append(
             {"role": "tool", "tool_call_id": call.get("id") or name, "content": content}
         )
+        self.hooks.timed(label, int((time.monotonic() - started) * 1000))
         self._log("tool_result", short[:2000], tool=label)
         return finished
+
+
+def _name(call: dict[str, Any]) -> str:
+    return str((call.get("function") or {}).get("name") or "")
 
 
 def _describe(name: str, arguments: Any) -> str:

@@ -13,6 +13,8 @@ from editor.projects.models import PATH_MAX
 class TaskStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
+    # A plan-first task whose plan waits for an editor's decision (editor/agents/plans.py).
+    WAITING = "waiting", "Waiting for plan approval"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
@@ -73,6 +75,23 @@ class Task(models.Model):
     error_kind = models.CharField(max_length=32, blank=True)
     error_message = models.CharField(max_length=500, blank=True)
     commands_enabled = models.BooleanField(null=True)
+    # Plan first (plans.py): the model proposes a plan; an editor approves it before it acts.
+    plan_first = models.BooleanField(default=False)
+    plan = models.JSONField(null=True, blank=True)  # {"steps": [...], "files": [...]}
+    plan_status = models.CharField(max_length=16, blank=True)  # proposed|approved|rejected|expired
+    plan_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Follow-ups (followups.py): a task continuing another's conversation and result; the
+    # first task of the chain is the thread every follow-up points to.
+    follow_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
+    thread = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Which AGENTS.md files (and "room rules") the model was given (rules.py).
+    rules_used = models.JSONField(default=list, blank=True)
     transcript = models.JSONField(default=list, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     celery_id = models.CharField(max_length=64, blank=True)
@@ -99,6 +118,9 @@ class StepKind(models.TextChoices):
     TOOL_RESULT = "tool_result", "Tool result"
     ERROR = "error", "Error"
     INFO = "info", "Info"
+    MESSAGE = "message", "Message from the room"  # steering.py
+    PLAN = "plan", "Plan"  # plans.py: proposed, and each decision
+    SETUP = "setup", "Set-up script"  # environments.py
 
 
 class TaskStep(models.Model):
@@ -110,6 +132,10 @@ class TaskStep(models.Model):
     tool = models.CharField(max_length=32, blank=True)
     text = models.TextField(blank=True)
     tokens = models.PositiveIntegerField(default=0)
+    # Who wrote it (a steering message, a plan decision); empty: the task itself.
+    author = models.CharField(max_length=150, blank=True)
+    # A tool result: how long the tool ran.
+    elapsed_ms = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -118,6 +144,42 @@ class TaskStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id}#{self.seq} {self.kind}"
+
+
+class TaskMessage(models.Model):
+    """A steering message from an editor to a task: given to the model before its next turn."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_name = models.CharField(max_length=150)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["task", "id"]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} to task {self.task_id}"
+
+
+class RoomAgentSettings(models.Model):
+    """A room's settings for deep tasks, set by its owners: rules, set-up script, hosts."""
+
+    room = models.OneToOneField("rooms.Room", on_delete=models.CASCADE, related_name="+")
+    rules = models.TextField(blank=True)
+    setup_script = models.TextField(blank=True)
+    setup_hosts = models.JSONField(default=list, blank=True)
+    command_hosts = models.JSONField(default=list, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"agent settings of room {self.room_id}"
 
 
 class ChangeStatus(models.TextChoices):

@@ -36,6 +36,13 @@ class TaskOut(Schema):
     error_kind: str
     error_message: str
     commands_enabled: bool | None
+    plan_first: bool
+    plan: dict[str, Any] | None
+    plan_status: str
+    plan_decided_by: str | None
+    follow_up_of: int | None
+    thread: int | None
+    rules_used: list[str]
     cancel_requested: bool
     worker: str
     heartbeat_at: str | None
@@ -50,6 +57,8 @@ class StepOut(Schema):
     tool: str
     text: str
     tokens: int
+    author: str
+    elapsed_ms: int | None
     at: str | None
 
 
@@ -146,6 +155,9 @@ def task_brief(task: Task) -> dict[str, Any]:
         retry_of=task.retry_of_id,
         seconds_used=round(task.seconds_used, 2),
         cancel_requested=task.cancel_requested_at is not None,
+        plan_decided_by=_username(task.plan_decided_by) if task.plan_decided_by_id else None,
+        follow_up_of=task.follow_up_of_id,
+        thread=task.thread_id,
     )
 
 

@@ -19,7 +19,16 @@ STEP_TEXT_MAX = 4000
 _TOOL_MAX = TaskStep._meta.get_field("tool").max_length
 
 
-def step_add(*, task: Task, kind: str, text: str, tool: str = "", tokens: int = 0) -> TaskStep:
+def step_add(
+    *,
+    task: Task,
+    kind: str,
+    text: str,
+    tool: str = "",
+    tokens: int = 0,
+    author: str = "",
+    elapsed_ms: int | None = None,
+) -> TaskStep:
     """Store one log line of a task and tell the room (`task.step`)."""
     text = text if len(text) <= STEP_TEXT_MAX else text[: STEP_TEXT_MAX - 1] + "…"
     tool = tool[:_TOOL_MAX]  # PostgreSQL enforces the column's length (SQLite does not)
@@ -28,8 +37,9 @@ def step_add(*, task: Task, kind: str, text: str, tool: str = "", tokens: int = 
         try:
             with transaction.atomic():
                 step = TaskStep.objects.create(
-                    task=task, seq=seq, kind=kind, tool=tool, text=text, tokens=tokens
-                )
+                    task=task, seq=seq, kind=kind, tool=tool, text=text, tokens=tokens,
+                    author=author[:150], elapsed_ms=elapsed_ms,
+                )  # fmt: skip
             break
         except IntegrityError:  # two writers (a sweep and the worker) took the same seq
             continue
@@ -45,3 +55,10 @@ def status_send(task: Task) -> None:
     """Tell the room a task's status (and counters) changed (`task.status`)."""
     payload = {"task": task_brief(task)}
     room_event_send(task.room_id, "task.status", payload)
+
+
+def output_send(task: Task, *, turn: int, text: str, tokens: int) -> None:
+    """The model's output so far in the turn it is writing (`task.output`, not stored: the
+    whole text becomes a `model_text` step when the turn ends)."""
+    payload = {"task": task.pk, "turn": turn, "text": text[-STEP_TEXT_MAX:], "tokens": tokens}
+    room_event_send(task.room_id, "task.output", payload)

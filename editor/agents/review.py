@@ -18,6 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from editor.agents import rules
 from editor.agents.models import (
     FINISHED,
     ChangeFile,
@@ -169,8 +170,11 @@ def review_run(*, run_id: int) -> str | None:
     run = ReviewRun.objects.select_related("room").get(pk=run_id)
     tier = tier_get("review")
     files = "\n\n".join(f"=== {p}\n{_numbered(s['text'])}" for p, s in run.sources.items())
+    # The team's rules (AGENTS.md nearest the reviewed files, the room's) are part of it.
+    rules_text, _used = rules.room_instructions(run.room, run.sources)
+    system = REVIEW_PROMPT + (f"\n\n{rules_text}" if rules_text else "")
     messages = [
-        {"role": "system", "content": REVIEW_PROMPT},
+        {"role": "system", "content": system},
         {"role": "user", "content": f"Review these files:\n\n{files}"},
     ]
     # Like every model call: the owner's rate limits and the team's monthly budget. The

@@ -23,10 +23,11 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from editor.agents import sandbox
+from editor.agents import environments, plans, rules, sandbox, steering
 from editor.agents.loop import AgentLoop, Hooks, Limits, Outcome
 from editor.agents.models import ChangeFile, ChangeStatus, SnapshotFile, Task, TaskStatus
-from editor.agents.progress import status_send, step_add
+from editor.agents.progress import output_send, status_send, step_add
+from editor.agents.room_settings import settings_of
 from editor.agents.workcopy import WorkingCopy
 from editor.assist.metered import Meter
 from editor.assist.tiers import tier_get
@@ -141,8 +142,29 @@ def _transcript(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _plan_wait(task: Task, outcome: Outcome) -> bool:
+    """A planning run ended with a plan: the task waits (no worker held) for a decision."""
+    done = Task.objects.filter(pk=task.pk, status=TaskStatus.RUNNING).update(
+        status=TaskStatus.WAITING,
+        plan=outcome.plan,
+        plan_status="proposed",
+        steps_used=outcome.steps,
+        tokens_used=outcome.tokens,
+        seconds_used=outcome.seconds,
+        transcript=_transcript(outcome.messages),
+        heartbeat_at=timezone.now(),  # waiting since: the sweep expires it from here
+    )
+    task.refresh_from_db()
+    if done:
+        plans.plan_proposed(task, outcome.plan or {})
+        status_send(task)
+    return bool(done)
+
+
 def task_finish(task: Task, outcome: Outcome) -> bool:
     """Write the end state unless someone (the sweep) already ended the task."""
+    if outcome.status == TaskStatus.WAITING:
+        return _plan_wait(task, outcome)
     done = Task.objects.filter(pk=task.pk, status=TaskStatus.RUNNING).update(
         status=outcome.status,
         summary=outcome.summary,
@@ -161,7 +183,85 @@ def task_finish(task: Task, outcome: Outcome) -> bool:
         elif outcome.status == TaskStatus.FAILED:
             step_add(task=task, kind="error", text=outcome.error_message, tokens=outcome.tokens)
         status_send(task)
+        steering.undelivered_report(task)
     return bool(done)
+
+
+class Watchers:
+    """The loop's hooks into the room: the log with elapsed times, live output, the inbox."""
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+        self.loop: AgentLoop | None = None
+        self.elapsed: int | None = None
+        self.every = float(settings.FLINT_AGENTS_OUTPUT_EVERY_S)
+        self.lock = threading.Lock()
+        self.latest: tuple[int, str, int] | None = None
+        self.wake = threading.Event()
+        self.done = threading.Event()
+        self.sender: threading.Thread | None = None
+
+    def step(self, kind: str, tool: str, text: str, tokens: int) -> None:
+        elapsed, self.elapsed = (self.elapsed if kind == "tool_result" else None), None
+        step_add(task=self.task, kind=kind, tool=tool, text=text, tokens=tokens,
+                 elapsed_ms=elapsed)  # fmt: skip
+        steps = self.loop.steps if self.loop is not None else 0
+        Task.objects.filter(pk=self.task.pk).update(
+            steps_used=steps, tokens_used=tokens, heartbeat_at=timezone.now()
+        )
+
+    def timed(self, tool: str, ms: int) -> None:
+        self.elapsed = ms
+
+    def output(self, turn: int, text: str, tokens: int) -> None:
+        # Called on the stream's event loop, where the channel layer's sync send can't run:
+        # a thread sends the latest text, at most every FLINT_AGENTS_OUTPUT_EVERY_S. The
+        # whole of it is stored as a model_text step when the turn ends.
+        with self.lock:
+            self.latest = (turn, text, tokens)
+        if self.sender is None:
+            self.sender = threading.Thread(target=self._send_outputs, daemon=True,
+                                           name=f"task-{self.task.pk}-output")  # fmt: skip
+            self.sender.start()
+        self.wake.set()
+
+    def _send_outputs(self) -> None:
+        while not self.done.is_set():
+            self.wake.wait(timeout=1.0)
+            self.wake.clear()
+            with self.lock:
+                latest, self.latest = self.latest, None
+            if latest is not None:
+                turn, text, tokens = latest
+                output_send(self.task, turn=turn, text=text, tokens=tokens)
+                self.done.wait(self.every)
+
+    def close(self) -> None:
+        self.done.set()
+        self.wake.set()
+        if self.sender is not None:
+            self.sender.join(timeout=2)
+
+    def inbox(self) -> list[dict[str, Any]]:
+        taken = steering.inbox_take(self.task.pk)
+        for message in taken:
+            step_add(
+                task=self.task,
+                kind="info",
+                text=f"{message.author_name}'s message was given to the model.",
+            )
+        return [steering.as_model_input(m) for m in taken]
+
+
+def _instructions(task: Task, copy: WorkingCopy) -> str:
+    """The project's AGENTS.md files and the room's rules; records which were used."""
+    text, used = rules.instructions(copy.base, settings_of(task.room).rules)
+    Task.objects.filter(pk=task.pk).update(rules_used=used)
+    task.rules_used = used
+    if used:
+        shown = ", ".join(used)
+        step_add(task=task, kind="info", text=f"Project rules given to the model: {shown}")
+    return text
 
 
 def task_run(*, task_id: int, celery_id: str = "", hostname: str = "") -> str | None:
@@ -196,16 +296,16 @@ def task_run(*, task_id: int, celery_id: str = "", hostname: str = "") -> str | 
     monitor = Monitor(task_id)
     team_id = task.room.team_id
     loop: AgentLoop | None = None
-
-    def on_step(kind: str, tool: str, text: str, tokens: int) -> None:
-        step_add(task=task, kind=kind, tool=tool, text=text, tokens=tokens)
-        steps = loop.steps if loop is not None else 0
-        Task.objects.filter(pk=task_id).update(
-            steps_used=steps, tokens_used=tokens, heartbeat_at=timezone.now()
-        )
+    watchers = Watchers(task)
+    resumed = list(task.transcript or [])
+    if resumed and not task.rules_used and task.follow_up_of_id:
+        Task.objects.filter(pk=task_id).update(rules_used=task.follow_up_of.rules_used)
 
     hooks = Hooks(
-        step=on_step,
+        step=watchers.step,
+        timed=watchers.timed,
+        output=watchers.output,
+        inbox=watchers.inbox,
         cancelled=monitor.cancelled,
         files_changed=lambda c: changes_save(task, c, ids),
         model_call=monitor.model_call,
@@ -217,22 +317,34 @@ def task_run(*, task_id: int, celery_id: str = "", hostname: str = "") -> str | 
     )  # fmt: skip
     monitor.start()
     try:
-        loop = AgentLoop(
-            tier=tier,
-            prompt=task.prompt,
-            copy=copy,
-            limits=_limits(),
-            commands=commands,
-            hooks=hooks,
-        )
         try:
-            outcome = loop.run()
+            with environments.prepared(task=task, commands=commands, files=copy.base,
+                                       cancelled=monitor.cancelled) as prepared:  # fmt: skip
+                outcome = prepared.failure
+                if outcome is None:
+                    loop = AgentLoop(
+                        tier=tier,
+                        prompt=task.prompt,
+                        copy=copy,
+                        limits=_limits(),
+                        commands=commands,
+                        hooks=hooks,
+                        messages=resumed or None,
+                        plan_first=task.plan_first and not resumed,
+                        instructions="" if resumed else _instructions(task, copy),
+                        sandbox_extras=prepared.extras,
+                    )
+                    watchers.loop = loop
+                    outcome = loop.run()
         except SoftTimeLimitExceeded:
             if monitor.cancelled():
-                outcome = loop._outcome("cancelled", error_message="Stopped by a user.")
+                outcome = Outcome("cancelled", error_message="Stopped by a user.")
             else:
                 message = "Stopped: the worker's time limit for a task was reached."
-                outcome = loop._outcome("failed", error_kind="time_limit", error_message=message)
+                outcome = Outcome("failed", error_kind="time_limit", error_message=message)
+            if loop is not None:
+                outcome = loop._outcome(outcome.status, error_kind=outcome.error_kind,
+                                        error_message=outcome.error_message)  # fmt: skip
     except Exception as exc:
         log.exception("task %s failed on the worker", task_id)
         outcome = Outcome(
@@ -245,6 +357,7 @@ def task_run(*, task_id: int, celery_id: str = "", hostname: str = "") -> str | 
         )
     finally:
         monitor.stop()
+        watchers.close()
     close_old_connections()
     if not Task.objects.filter(pk=task_id).exists():
         log.info("task %s was deleted with its room while it ran", task_id)

@@ -91,9 +91,10 @@ def _run(
     root: Path,
     limits: Limits,
     cancelled: Callable[[], bool],
+    extras: bwrap.Extras | None = None,
 ) -> CommandResult:
     with bwrap.sandbox_uid() as uid:
-        return _run_as(argv, root, limits, cancelled, uid)
+        return _run_as(argv, root, limits, cancelled, uid, extras)
 
 
 def _run_as(
@@ -102,6 +103,7 @@ def _run_as(
     limits: Limits,
     cancelled: Callable[[], bool],
     uid: int | None,
+    extras: bwrap.Extras | None = None,
 ) -> CommandResult:
     if uid is not None:
         os.chown(root, uid, uid)
@@ -116,7 +118,7 @@ def _run_as(
         stack.callback(meter.close)
         out = stack.enter_context(tempfile.TemporaryFile())
         process = subprocess.Popen(
-            bwrap.bwrap_args(root) + argv,
+            bwrap.bwrap_args(root, extras) + (extras.prefix if extras else []) + argv,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -250,8 +252,11 @@ def run_command(
     cancelled: Callable[[], bool] = lambda: False,
     limits: Limits | None = None,
     max_file_bytes: int = 2 * 1024 * 1024,
+    extras: bwrap.Extras | None = None,
 ) -> CommandResult:
-    """Run `command` with /bin/sh in a sandbox holding `files`; report what it changed."""
+    """Run `command` with /bin/sh in a sandbox holding `files`; report what it changed.
+
+    `extras`: the room's prepared environment and network (environments.py)."""
     if not available():
         raise RuntimeError("no sandbox on this worker")
     limits = limits or Limits.from_settings()
@@ -262,7 +267,7 @@ def run_command(
             target = work / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-        result = _run(["/bin/sh", "-c", command], root, limits, cancelled)
+        result = _run(["/bin/sh", "-c", command], root, limits, cancelled, extras)
         after, skipped = _collect(work, max_file_bytes)
         result.skipped = skipped
         for path, text in after.items():
@@ -271,6 +276,41 @@ def run_command(
         for path in files:
             if path not in after and not any(s.startswith(path + " ") for s in skipped):
                 result.changed[path] = None
+        return result
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def run_setup(
+    *,
+    script: str,
+    files: dict[str, str],
+    keep: Callable[[Path], None],
+    cancelled: Callable[[], bool] = lambda: False,
+    limits: Limits | None = None,
+    extras: bwrap.Extras | None = None,
+) -> CommandResult:
+    """Run a room's set-up script: the project at /work (a scratch copy: its changes are
+    dropped), /env writable. After a clean exit `keep(env_dir)` takes /env (the cache
+    moves it away) before the sandbox's directory is removed."""
+    if not available():
+        raise RuntimeError("no sandbox on this worker")
+    limits = limits or Limits.from_settings()
+    root = bwrap.make_root()
+    (root / "env").mkdir()
+    extras = extras or bwrap.Extras()
+    extras = bwrap.Extras(
+        binds=extras.binds, env=extras.env, prefix=extras.prefix,
+        writable=[*extras.writable, ("env", "/env")],
+    )  # fmt: skip
+    try:
+        for path, text in files.items():
+            target = root / "work" / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        result = _run(["/bin/sh", "-c", script], root, limits, cancelled, extras)
+        if result.exit_code == 0 and not result.killed:
+            keep(root / "env")
         return result
     finally:
         shutil.rmtree(root, ignore_errors=True)

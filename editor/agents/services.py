@@ -83,6 +83,14 @@ def _enqueue(task: Task) -> None:
     run_task.apply_async(args=[task.pk], task_id=task.celery_id, queue=settings.FLINT_AGENTS_QUEUE)
 
 
+def enqueue_on_commit(task: Task) -> None:
+    """Queue a task (again: an approved plan) on a fresh Celery id once this commits."""
+    celery_id = str(uuid.uuid4())
+    Task.objects.filter(pk=task.pk).update(celery_id=celery_id)
+    task.celery_id = celery_id
+    transaction.on_commit(lambda: _enqueue(task))
+
+
 def _create_runs(
     *,
     room: Room,
@@ -91,6 +99,10 @@ def _create_runs(
     scope: list[str],
     attempts: int,
     retry_of: Task | None = None,
+    plan_first: bool = False,
+    snapshot: Snapshot | None = None,
+    follow_up_of: Task | None = None,
+    transcript: list | None = None,
 ) -> list[Task]:
     busy = Task.objects.filter(room=room, status__in=[TaskStatus.QUEUED, TaskStatus.RUNNING])
     limit = int(settings.FLINT_AGENTS_MAX_RUNNING_PER_ROOM)
@@ -100,7 +112,7 @@ def _create_runs(
             "at once. Stop one or wait for it to finish.",
             code="busy",
         )
-    snapshot = snapshot_take(room=room)
+    snapshot = snapshot or snapshot_take(room=room)
     group = uuid.uuid4()
     tasks = []
     for variant in range(attempts):
@@ -115,6 +127,10 @@ def _create_runs(
             snapshot=snapshot,
             retry_of=retry_of,
             celery_id=str(uuid.uuid4()),
+            plan_first=plan_first,
+            follow_up_of=follow_up_of,
+            thread=(follow_up_of.thread or follow_up_of) if follow_up_of else None,
+            transcript=transcript or [],
         )
         tasks.append(task)
         status_send(task)
@@ -130,8 +146,10 @@ def task_start(
     prompt: str,
     scope: list[str] | None = None,
     attempts: int = 1,
+    plan_first: bool = False,
 ) -> list[Task]:
-    """Queue a deep task (or `attempts` variants of it) on a snapshot of the live project."""
+    """Queue a deep task (or `attempts` variants of it) on a snapshot of the live project;
+    `plan_first`: it proposes a plan and waits for an editor's approval (plans.py)."""
     require(actor, Action.ROOM_EDIT, room)
     if not isinstance(prompt, str) or not prompt.strip():
         raise Invalid("Say what the task should do: the prompt is empty.")
@@ -143,8 +161,9 @@ def task_start(
         raise Invalid(f"`attempts` is from 1 to {ATTEMPTS_MAX}, got {attempts}.")
     cleaned = _scope_clean(room, scope)
     return _create_runs(
-        room=room, actor=actor, prompt=prompt.strip(), scope=cleaned, attempts=attempts
-    )
+        room=room, actor=actor, prompt=prompt.strip(), scope=cleaned, attempts=attempts,
+        plan_first=bool(plan_first),
+    )  # fmt: skip
 
 
 def _revoke(celery_id: str, *, terminate: bool = False) -> None:
@@ -165,7 +184,10 @@ def task_cancel(*, task: Task, actor: AbstractBaseUser) -> Task:
     require(actor, Action.ROOM_EDIT, task.room)
     now = timezone.now()
     with transaction.atomic():
-        dropped = Task.objects.filter(pk=task.pk, status=TaskStatus.QUEUED).update(
+        # A waiting plan holds no worker: it stops at once, like a queued task.
+        dropped = Task.objects.filter(
+            pk=task.pk, status__in=[TaskStatus.QUEUED, TaskStatus.WAITING]
+        ).update(
             status=TaskStatus.CANCELLED,
             cancel_requested_at=now,
             finished_at=now,
@@ -196,6 +218,7 @@ def task_retry(*, task: Task, actor: AbstractBaseUser) -> Task:
         scope=list(task.scope or []),
         attempts=1,
         retry_of=task,
+        plan_first=task.plan_first,
     )[0]
 
 
@@ -243,7 +266,10 @@ def tasks_sweep(*, room: Room | None = None) -> int:
     Runs from Celery beat (agents.sweep) and from the task list and detail endpoints
     before they read, so no task stays "running" forever.
     """
+    from editor.agents.plans import plans_expire
+
     now = timezone.now()
+    ended = plans_expire(now)
     running = Task.objects.filter(status=TaskStatus.RUNNING)
     if room is not None:
         running = running.filter(room=room)

@@ -146,10 +146,13 @@ class ToolBox:
         *,
         commands: bool,
         cancelled: Callable[[], bool] = lambda: False,
+        extras: Any = None,
     ) -> None:
         self.copy = copy
         self.commands = commands
         self.cancelled = cancelled
+        # The room's prepared environment and network for commands (environments.py).
+        self.extras = extras
 
     def specs(self) -> list[dict[str, Any]]:
         names = ["list_files", "read_file", "search", "apply_patch", "finish"]
@@ -229,6 +232,7 @@ class ToolBox:
             files=dict(self.copy.files),
             cancelled=self.cancelled,
             max_file_bytes=self.copy.max_bytes,
+            extras=self.extras,
         )
         folded, refused = [], []
         for path, text in sorted(result.changed.items()):

@@ -207,6 +207,86 @@ def complete_sync(
     return Metered(result, tokens)
 
 
+class CallCancelled(Exception):
+    """A streamed call on a worker was ended because its task was stopped."""
+
+
+def stream_sync(
+    *,
+    meter: Meter | None,
+    tier: Tier,
+    request: ModelRequest,
+    runner: asyncio.Runner,
+    on_text: Callable[[str], None],
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Metered:
+    """`complete_sync`, streamed, for a worker that shows the answer as it arrives.
+
+    Runs the gateway's stream on `runner`'s event loop (one per deep task, so the SDK's
+    connection pool is reused between steps); `on_text` gets each piece. A stop
+    (`cancelled()`, polled every 0.1 s) cancels the stream at once: CallCancelled. Tokens
+    are counted like a relay stream (the server's usage, else the estimate of what came).
+    """
+    prompt_estimate = request_tokens(request)
+    ticket: Ticket | None = None
+    if meter is not None:
+        request, ticket = _admit_sync(meter, tier, request, prompt_estimate)
+    stream = gateway.open_stream(tier, request)
+
+    async def consume() -> None:
+        consumer = asyncio.current_task()
+
+        async def watch() -> None:
+            while not cancelled():
+                await asyncio.sleep(0.1)
+            consumer.cancel()
+
+        watcher = asyncio.create_task(watch())
+        try:
+            async for text in stream:
+                on_text(text)
+        finally:
+            watcher.cancel()
+
+    def spent() -> Tokens:
+        return tokens_used(stream.usage, prompt_estimate=prompt_estimate, text=stream.text)
+
+    def record(status: str, error: ModelError | None) -> None:
+        tokens = spent()
+        quota_release_sync(ticket, used_tokens=tokens.total)
+        if meter is not None:
+            _row(meter, tier, model=stream.model, tokens=tokens, status=status, error=error,
+                 duration_ms=stream.duration_ms, ttft_ms=stream.ttft_ms)  # fmt: skip
+
+    try:
+        runner.run(consume())
+    except ModelError as error:
+        record("error", error)
+        raise
+    except asyncio.CancelledError:
+        record("cancelled", None)
+        raise CallCancelled from None
+    except BaseException:  # interrupted (the soft time limit): free the reservation
+        quota_release_sync(ticket, used_tokens=spent().total)
+        raise
+    record("ok", None)
+    message: dict[str, Any] = {"role": "assistant", "content": stream.text or None}
+    if stream.tool_calls:
+        message["tool_calls"] = stream.tool_calls
+    result = ChatResult(
+        tier=tier.name,
+        model=stream.model,
+        text=stream.text,
+        tool_calls=stream.tool_calls,
+        finish_reason=stream.finish_reason,
+        usage=stream.usage,
+        duration_ms=stream.duration_ms,
+        attempts=stream.attempts,
+        message=message,
+    )
+    return Metered(result, spent())
+
+
 # --- streams, on the event loop: the relay ----------------------------------------------
 
 

@@ -19,8 +19,21 @@ export class TasksApi {
     return this.request("GET", `/tasks/${taskId}`);
   }
 
-  start({ prompt, scope, attempts }) {
-    return this.request("POST", "/tasks", { prompt, scope: scope.length ? scope : null, attempts });
+  start({ prompt, scope, attempts, planFirst = false }) {
+    return this.request("POST", "/tasks", { prompt, scope: scope.length ? scope : null, attempts, plan_first: planFirst });
+  }
+
+  message(taskId, text) {
+    return this.request("POST", `/tasks/${taskId}/messages`, { text });
+  }
+
+  /** `body`: {decision: "approve"|"reject", plan?: {steps, files}, message?}. */
+  plan(taskId, body) {
+    return this.request("POST", `/tasks/${taskId}/plan`, body);
+  }
+
+  followUp(taskId, prompt) {
+    return this.request("POST", `/tasks/${taskId}/follow-up`, { prompt });
   }
 
   cancel(taskId) {

@@ -28,12 +28,15 @@ const STAGE = { queued: 0, running: 1 }; // every other status is final
  * left the server before a `task.status` event can arrive after it. */
 export function isStale(incoming, known) {
   const stage = (status) => STAGE[status] ?? 2;
+  // A plan-first task goes running → waiting → queued again once approved: no order there.
+  if (known && (known.status === "waiting" || incoming.status === "waiting")) return false;
   return Boolean(known) && stage(incoming.status) < stage(known.status);
 }
 
 export const STATUS_TEXT = {
   queued: "queued",
   running: "running",
+  waiting: "waiting for plan approval",
   succeeded: "succeeded",
   failed: "failed",
   cancelled: "cancelled",

@@ -123,7 +123,8 @@ export class TasksPanel {
     this.showError(null);
     try {
       const attempts = Number(this.form.querySelector("[data-task-attempts]").value) || 1;
-      const started = await this.api.start({ prompt, scope: this.scope(), attempts });
+      const planFirst = Boolean(this.form.querySelector("[data-task-plan-first]")?.checked);
+      const started = await this.api.start({ prompt, scope: this.scope(), attempts, planFirst });
       for (const task of started.tasks) this.upsert(task);
       promptEl.value = "";
       this.openTask(started.tasks[0].id);
@@ -289,6 +290,8 @@ export class TasksPanel {
       const task = this.tasks.get(frame.task);
       if (task && frame.step.tokens > (task.tokens_used || 0)) task.tokens_used = frame.step.tokens;
       this.sheet.onStep(frame);
+    } else if (frame.type === "task.output") {
+      this.sheet.onOutput(frame);
     } else if (frame.type === "task.changes") {
       this.sheet.onChanges(frame);
     } else if (frame.type === "review.status") {

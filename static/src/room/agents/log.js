@@ -24,7 +24,15 @@ export function stepElement(step) {
   }
   if (kind === "tool_result") {
     const failed = /^(Error|Refused)\b/.test(step.text) || /^exit code [1-9]/.test(step.text);
-    return h("li.step.result", { ...attrs, "data-tool": step.tool, class: `step result${failed ? " failed" : ""}` }, h("span.step-arrow", { "aria-hidden": "true" }, "↳"), h("div.step-text", {}, step.text));
+    const took = step.elapsed_ms == null ? null : h("span.step-elapsed.muted.small", { "data-elapsed": step.elapsed_ms }, ` ${(step.elapsed_ms / 1000).toFixed(1)} s`);
+    return h("li.step.result", { ...attrs, "data-tool": step.tool, class: `step result${failed ? " failed" : ""}` }, h("span.step-arrow", { "aria-hidden": "true" }, "↳"), h("div.step-text", {}, step.text), took);
+  }
+  if (kind === "message") {
+    return h("li.step.message", { ...attrs, "data-author": step.author }, h("span.step-who", {}, step.author), h("div.step-text", {}, step.text));
+  }
+  if (kind === "plan" || kind === "setup") {
+    const who = kind === "plan" ? step.author || "plan" : "set-up";
+    return h(`li.step.${kind}`, attrs, h("span.step-who", {}, who), h("div.step-text", {}, step.text));
   }
   if (kind === "error") return h("li.step.error", attrs, h("span.step-who", {}, "error"), h("div.step-text", {}, step.text));
   return h("li.step.info", attrs, h("div.step-text", {}, step.text));

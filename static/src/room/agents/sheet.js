@@ -4,6 +4,7 @@
 import { ChangesView } from "./changes.js";
 import { ACTIVE, ago, duration, failureText, h, isStale, statusBadge, taskSeconds, tokens } from "./format.js";
 import { StepLog } from "./log.js";
+import { SteerPanel } from "./steer.js";
 
 const REFRESH_TOOLS = new Set(["apply_patch", "run_command"]);
 
@@ -28,10 +29,21 @@ export class TaskSheet {
     this.tokensEl = h("span.muted.small", { "data-task-tokens": "" });
     this.changesEl = h("div.changes", { "data-task-changes": "" });
     this.reviewLine = h("div.review-line", { hidden: true, "data-review-line": "" });
+    this.steer = new SteerPanel({
+      api,
+      canEdit: () => panel.canEdit(),
+      showError: (text) => this.showNotice("error", text),
+      onTask: (task, { open = false } = {}) => {
+        panel.upsert(task);
+        if (open) this.open(task.id);
+        else this.onStatus(panel.tasks.get(task.id));
+      },
+    });
     this.el.append(
       this.head,
       this.variants,
       this.notice,
+      this.steer.el,
       h(
         "div.sheet-body",
         {},
@@ -143,6 +155,7 @@ export class TaskSheet {
       actions,
     );
     this.tokensEl.textContent = tokens(task.tokens_used);
+    this.steer.render(task);
     this.renderVariants(task);
     this.renderNotice(task);
   }
@@ -244,8 +257,15 @@ export class TaskSheet {
     }
   }
 
+  onOutput(frame) {
+    if (frame.task !== this.taskId) return;
+    this.steer.showOutput(this.logList, frame);
+    this.tokensEl.textContent = tokens(frame.tokens);
+  }
+
   onStep(frame) {
     if (frame.task !== this.taskId) return;
+    if (frame.step.kind === "model_text" || frame.step.kind === "tool_call") this.steer.hideLive();
     this.log.add(frame.step);
     if (this.detail) {
       this.detail.tokens_used = Math.max(this.detail.tokens_used || 0, frame.step.tokens || 0);
