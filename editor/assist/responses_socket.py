@@ -298,6 +298,7 @@ def _open_sync(tier: Tier) -> _Socket:
     ws: SyncConnection = connect_sync(
         socket_url(tier), additional_headers=_headers(tier), max_size=_MAX_FRAME,
         open_timeout=min(5.0, tier.timeout), compression=None,
+        legacy=True,  # pooled across calls: not a context manager
     )  # fmt: skip
     return _Socket(ws=ws, opened=time.monotonic())
 

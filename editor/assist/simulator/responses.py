@@ -18,7 +18,8 @@ from typing import Any
 from editor.assist.simulator.script import Answer, tokenize
 
 _OUTPUT_TYPES = {"reasoning", "function_call", "custom_tool_call", "apply_patch_call", "message"}
-_UNSUPPORTED = "This model is only supported in v1/responses and not in v1/chat/completions."  # the real service's words for a codex model asked on Chat Completions
+# The real service's words for a codex model asked on Chat Completions.
+_UNSUPPORTED = "This model is only supported in v1/responses and not in v1/chat/completions."
 
 
 def unsupported_error() -> dict[str, Any]:
