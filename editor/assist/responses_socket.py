@@ -170,7 +170,7 @@ _async_pools: weakref.WeakKeyDictionary[Any, _AsyncPool] = weakref.WeakKeyDictio
 async def _open_async(tier: Tier) -> _Socket:
     ws: ClientConnection = await connect_async(
         socket_url(tier), additional_headers=_headers(tier), max_size=_MAX_FRAME,
-        open_timeout=min(5.0, tier.timeout), compression=None,
+        open_timeout=min(5.0, tier.timeout), close_timeout=1.0, compression=None,
     )  # fmt: skip
     return _Socket(ws=ws, opened=time.monotonic())
 
@@ -220,7 +220,7 @@ async def _turn(tier: Tier, request: ModelRequest, reply: Reply) -> AsyncGenerat
                 if said or reader.tool_calls or attempt or not _reconnectable(exc):
                     raise
                 log.info("the %s's socket was ended (%s); reconnecting", tier.name, exc)
-                await sock.ws.close()
+                _close_later(sock)
                 sock = None
                 reader = ResponseReader(on_reasoning=reply.on_reasoning)
                 reply.tool_calls = reader.tool_calls
@@ -234,9 +234,19 @@ async def _turn(tier: Tier, request: ModelRequest, reply: Reply) -> AsyncGenerat
                 sock.held = reader.response_id
                 pool.give(url, sock)
             else:  # mid-answer: what the server would still send belongs to nobody
-                with contextlib.suppress(Exception):
-                    await sock.ws.close()
+                _close_later(sock)
     fill_reply(tier, reply, reader, said=said)
+
+
+_closing: set[asyncio.Task] = set()
+
+
+def _close_later(sock: _Socket) -> None:
+    """Close a socket without making the caller wait for the server's goodbye (a hung
+    server never sends one): the user hears about the failure at once."""
+    task = asyncio.get_running_loop().create_task(sock.ws.close())
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
 
 
 async def _read_async(
@@ -297,7 +307,7 @@ _sync_pool = _SyncPool()
 def _open_sync(tier: Tier) -> _Socket:
     ws: SyncConnection = connect_sync(
         socket_url(tier), additional_headers=_headers(tier), max_size=_MAX_FRAME,
-        open_timeout=min(5.0, tier.timeout), compression=None,
+        open_timeout=min(5.0, tier.timeout), close_timeout=1.0, compression=None,
         legacy=True,  # pooled across calls: not a context manager
     )  # fmt: skip
     return _Socket(ws=ws, opened=time.monotonic())

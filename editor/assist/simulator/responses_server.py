@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from editor.assist.simulator.server import _Connection
 
 _LOG = logging.getLogger("flint.simulator.socket")  # not websockets.server's INFO lines
+_LOG.setLevel(logging.WARNING)
 _LIMIT_MESSAGE = (
     "Responses websocket connection limit reached (60 minutes). Create a new websocket "
     "connection to continue."
@@ -196,9 +197,15 @@ class Socket:
         self._flush()
 
     def _flush(self) -> None:
-        data = b"".join(self.protocol.data_to_send())
-        if data and self.conn.transport is not None and not self.conn.transport.is_closing():
-            self.conn.transport.write(data)
+        chunks = self.protocol.data_to_send()
+        transport = self.conn.transport
+        if transport is None or transport.is_closing():
+            return
+        data = b"".join(chunks)
+        if data:
+            transport.write(data)
+        if b"" in chunks:  # the protocol's signal that the closing handshake is over
+            transport.close()
 
     def end(self) -> None:
         self.protocol.send_close(1000, "connection limit reached")
@@ -215,6 +222,15 @@ async def serve_socket(conn: _Connection, head: bytes, headers: dict[str, str]) 
     socket = Socket(conn, head)
     socket.handshake()
     sim.sockets_opened += 1
+    try:
+        await _serve_creates(conn, socket, headers)
+    finally:
+        if conn.transport is not None:
+            conn.transport.close()
+
+
+async def _serve_creates(conn: _Connection, socket: Socket, headers: dict[str, str]) -> None:
+    sim = conn.sim
     while True:
         raw = await socket.creates.get()
         if raw is None or conn.closed.is_set():

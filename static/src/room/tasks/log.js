@@ -26,6 +26,10 @@ export function stepElement(step) {
     const failed = /^(Error|Refused)\b/.test(step.text) || /^exit code [1-9]/.test(step.text);
     return h("li.step.result", { ...attrs, "data-tool": step.tool, class: `step result${failed ? " failed" : ""}` }, h("span.step-arrow", { "aria-hidden": "true" }, "↳"), h("div.step-text", {}, step.text));
   }
+  if (kind === "reasoning") {
+    // The model's reasoning summary (never raw reasoning), collapsed until asked for.
+    return h("li.step.reasoning", attrs, h("details.step-thinking", {}, h("summary", {}, "thinking"), h("div.step-text", {}, step.text)));
+  }
   if (kind === "error") return h("li.step.error", attrs, h("span.step-who", {}, "error"), h("div.step-text", {}, step.text));
   return h("li.step.info", attrs, h("div.step-text", {}, step.text));
 }
