@@ -122,7 +122,7 @@ class _Socket:
 
     ws: Any
     held: str | None = None  # the id of the last response completed on it
-    opened: float = 0.0
+    opened: float = 0.0  # monotonic time it was opened (for logs and debugging)
 
 
 def _create_event(tier: Tier, request: ModelRequest, held: str | None) -> str:
@@ -160,8 +160,7 @@ class _AsyncPool:
         sockets = self.idle.setdefault(url, [])
         sockets.append(sock)
         while len(sockets) > _IDLE_PER_ENDPOINT:
-            old = sockets.pop(0)
-            asyncio.get_running_loop().create_task(old.ws.close())
+            _close_later(sockets.pop(0))
 
 
 _async_pools: weakref.WeakKeyDictionary[Any, _AsyncPool] = weakref.WeakKeyDictionary()
