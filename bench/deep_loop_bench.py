@@ -25,13 +25,17 @@ Run: python bench/deep_loop_bench.py [--turns 30] [--result-bytes 4000] [--round
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime
 import json
+import multiprocessing
 import os
 import platform
+import socket
 import statistics
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -93,11 +97,63 @@ def loop(wire: str, transport: str, base_url: str, turns: int, result: str) -> f
     return time.perf_counter() - started
 
 
+def serve(port: int, link_bytes_per_s: float) -> None:
+    """The simulator process: one tool call per turn, with a reasoning summary (carried
+    back on the stateless wire as an encrypted item, as a reasoning model's would be)."""
+    sys.path.insert(0, str(REPO))
+    from editor.assist.simulator import Simulator, rules_from
+
+    rules = rules_from([{"marker": "bench-loop", "reasoning": "Next file.", "tool_calls": [
+        {"name": "read_file", "arguments": {"path": "src/module.py"}}]}])  # fmt: skip
+    # tokens_per_s=0: the answer goes out whole at its TTFT, so a turn's model time is
+    # exactly TTFT on every wire (no pacing ticks that differ between event formats). The
+    # link is crossed before TTFT starts: what it costs counts as overhead.
+    simulator = Simulator(tokens_per_s=0, ttft_ms=TTFT_MS, api_key=KEY, rules=rules,
+                          link_bytes_per_s=link_bytes_per_s)  # fmt: skip
+
+    async def run() -> None:
+        await simulator.start("127.0.0.1", port)
+        await asyncio.Event().wait()
+
+    asyncio.run(run())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"the simulator did not listen on {port}")
+
+
+def sizes_of(base_url: str) -> list[int]:
+    request = urllib.request.Request(  # noqa: S310 - the benchmark's own simulator
+        base_url + "/sim/stats", headers={"Authorization": f"Bearer {KEY}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return json.loads(response.read())["request_sizes"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--turns", type=int, default=30)
     parser.add_argument("--result-bytes", type=int, default=4000)
     parser.add_argument("--rounds", type=int, default=3, help="runs per mode (median kept)")
+    parser.add_argument(
+        "--links",
+        type=float,
+        nargs="+",
+        default=[0.0, 10.0],
+        help="client-to-model link speeds in MB/s to run over (0: localhost, no link)",
+    )
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "deep_loop.json"))
     args = parser.parse_args()
 
@@ -107,49 +163,46 @@ def main() -> None:
     import logging
 
     logging.disable(logging.WARNING)
-    from editor.assist.simulator import Simulator, SimulatorThread, rules_from
-
-    # One tool call per turn, with a reasoning summary (carried back on the stateless
-    # wire as an encrypted item, as a reasoning model's would be).
-    rules = rules_from(
-        [
-            {
-                "marker": "bench-loop",
-                "reasoning": "Next file.",
-                "tool_calls": [{"name": "read_file", "arguments": {"path": "src/module.py"}}],
-            }
-        ]
-    )
-    # tokens_per_s=0: the answer goes out whole at its TTFT, so a turn's model time is
-    # exactly TTFT on every wire (no pacing ticks that differ between event formats).
-    simulator = Simulator(tokens_per_s=0, ttft_ms=TTFT_MS, api_key=KEY, rules=rules)
-    running = SimulatorThread(simulator).start()
     result = ("x = 1  # a line of the file that was read\n" * 1000)[: args.result_bytes]
     model_s = TTFT_MS / 1000  # the simulator's own time per turn
     report: dict = {}
-    try:
-        for wire, transport in MODES:
-            name = f"{wire}/{'WebSocket' if transport == 'websocket' else 'HTTP'}"
-            loop(wire, transport, running.base_url, 2, result)  # warm: connections, imports
-            runs, sizes = [], []
-            for _ in range(args.rounds):
-                simulator.request_sizes.clear()
-                runs.append(loop(wire, transport, running.base_url, args.turns, result))
-                sizes = list(simulator.request_sizes)
-            wall = statistics.median(runs)
-            report[name] = {
-                "end_to_end_s": round(wall, 3),
-                "overhead_ms_per_turn": round((wall - args.turns * model_s) / args.turns * 1000, 2),
-                "bytes_per_turn": {
-                    "first": sizes[0],
-                    "middle": sizes[len(sizes) // 2],
-                    "last": sizes[-1],
-                },
-                "runs_s": [round(r, 3) for r in runs],
-            }
-            print(name, json.dumps(report[name]))
-    finally:
-        running.stop()
+    for link in args.links:
+        # The simulator in a process of its own (as a model server is): in this one it
+        # would share the GIL with the client and its socket thread.
+        port = free_port()
+        server = multiprocessing.get_context("spawn").Process(
+            target=serve, args=(port, link * 1_000_000), daemon=True
+        )
+        server.start()
+        base_url = f"http://127.0.0.1:{port}/v1"
+        try:
+            wait_port(port)
+            for wire, transport in MODES:
+                name = f"{wire}/{'WebSocket' if transport == 'websocket' else 'HTTP'}"
+                name += f" @ {link:g} MB/s" if link else " @ localhost"
+                loop(wire, transport, base_url, 2, result)  # warm: connections, imports
+                runs, sizes = [], []
+                for _ in range(args.rounds):
+                    seen = len(sizes_of(base_url))
+                    runs.append(loop(wire, transport, base_url, args.turns, result))
+                    sizes = sizes_of(base_url)[seen:]
+                wall = statistics.median(runs)
+                report[name] = {
+                    "end_to_end_s": round(wall, 3),
+                    "overhead_ms_per_turn": round(
+                        (wall - args.turns * model_s) / args.turns * 1000, 2
+                    ),
+                    "bytes_per_turn": {
+                        "first": sizes[0],
+                        "middle": sizes[len(sizes) // 2],
+                        "last": sizes[-1],
+                    },
+                    "runs_s": [round(r, 3) for r in runs],
+                }
+                print(name, json.dumps(report[name]))
+        finally:
+            server.terminate()
+            server.join(timeout=10)
     out = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": {

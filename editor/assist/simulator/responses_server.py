@@ -237,6 +237,7 @@ async def _serve_creates(conn: _Connection, socket: Socket, headers: dict[str, s
             return
         sim.requests += 1
         sim.request_sizes.append(len(raw))
+        await sim.crossing(len(raw))
         conn.arrived = asyncio.get_running_loop().time()
         try:
             event = json.loads(raw)

@@ -44,6 +44,7 @@ class Simulator:
         tick_ms: float = 2.0,
         responses_only: bool | set[str] = False,
         websocket_mode: bool = True,
+        link_bytes_per_s: float = 0.0,
     ) -> None:
         self.tokens_per_s = tokens_per_s
         self.ttft_ms = ttft_ms
@@ -66,6 +67,9 @@ class Simulator:
         self.stored: dict[str, list[dict[str, Any]]] = {}  # responses kept for store=true
         self.request_sizes: list[int] = []  # bytes of each request body / response.create
         self.sockets_opened = 0
+        # A link of this many bytes/s between client and model server (0: none, localhost):
+        # a request is only whole at the server after its body has crossed it.
+        self.link_bytes_per_s = link_bytes_per_s
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         loop = asyncio.get_running_loop()
@@ -82,6 +86,11 @@ class Simulator:
                     connection.transport.abort()
             await self.server.wait_closed()
 
+    async def crossing(self, size: int) -> None:
+        """The time `size` bytes take over the simulated link (benchmarks)."""
+        if self.link_bytes_per_s > 0:
+            await asyncio.sleep(size / self.link_bytes_per_s)
+
     def stats(self) -> dict[str, Any]:
         return {
             "requests": self.requests,
@@ -89,6 +98,7 @@ class Simulator:
             "streams_started": self.streams_started,
             "streams_closed_early": self.streams_closed_early,
             "sockets_opened": self.sockets_opened,
+            "request_sizes": self.request_sizes[-1000:],
         }
 
 
@@ -217,6 +227,7 @@ class _Connection(asyncio.Protocol):
 
     async def _handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
         sim = self.sim
+        await self.sim.crossing(len(body))
         self.arrived = asyncio.get_running_loop().time()  # TTFT counts from here
         sim.requests += 1
         if sim.api_key and headers.get("authorization") != f"Bearer {sim.api_key}":
