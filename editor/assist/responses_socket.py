@@ -145,25 +145,35 @@ def _reconnectable(exc: BaseException) -> bool:
 # --- on an event loop: the relay's streams and async calls --------------------------------
 
 
-class _AsyncPool:
+class _Pool:
+    """Idle sockets per endpoint and key; a turn takes the one holding its conversation's
+    last response, else any (the turn then sends the whole conversation)."""
+
     def __init__(self) -> None:
-        self.idle: dict[str, list[_Socket]] = {}
+        self.lock = threading.Lock()  # sync callers share it across threads
+        self.idle: dict[tuple[str, str | None], list[_Socket]] = {}
 
-    def take(self, url: str, want: str | None) -> _Socket | None:
-        sockets = self.idle.get(url) or []
-        for index, sock in enumerate(sockets):
-            if want is not None and sock.held == want:
-                return sockets.pop(index)
-        return sockets.pop() if sockets else None
+    def take(self, key: tuple[str, str | None], want: str | None) -> _Socket | None:
+        with self.lock:
+            sockets = self.idle.get(key) or []
+            for index, sock in enumerate(sockets):
+                if want is not None and sock.held == want:
+                    return sockets.pop(index)
+            return sockets.pop() if sockets else None
 
-    def give(self, url: str, sock: _Socket) -> None:
-        sockets = self.idle.setdefault(url, [])
-        sockets.append(sock)
-        while len(sockets) > _IDLE_PER_ENDPOINT:
-            _close_later(sockets.pop(0))
+    def give(self, key: tuple[str, str | None], sock: _Socket) -> _Socket | None:
+        """Keep `sock` for the next turn; returns a socket too many, for the caller to close."""
+        with self.lock:
+            sockets = self.idle.setdefault(key, [])
+            sockets.append(sock)
+            return sockets.pop(0) if len(sockets) > _IDLE_PER_ENDPOINT else None
 
 
-_async_pools: weakref.WeakKeyDictionary[Any, _AsyncPool] = weakref.WeakKeyDictionary()
+def _pool_key(tier: Tier) -> tuple[str, str | None]:
+    return socket_url(tier), tier.api_key
+
+
+_async_pools: weakref.WeakKeyDictionary[Any, _Pool] = weakref.WeakKeyDictionary()
 
 
 async def _open_async(tier: Tier) -> _Socket:
@@ -196,8 +206,8 @@ def _ended(tier: Tier, exc: BaseException, said: bool) -> ModelError:
 
 
 async def _turn(tier: Tier, request: ModelRequest, reply: Reply) -> AsyncGenerator[str, None]:
-    pool = _async_pools.setdefault(asyncio.get_running_loop(), _AsyncPool())
-    url, want = socket_url(tier), _conversation_key(request)
+    pool = _async_pools.setdefault(asyncio.get_running_loop(), _Pool())
+    url, want = _pool_key(tier), _conversation_key(request)
     sock = pool.take(url, want)
     reader = ResponseReader(on_reasoning=reply.on_reasoning)
     reply.tool_calls = reader.tool_calls
@@ -231,7 +241,9 @@ async def _turn(tier: Tier, request: ModelRequest, reply: Reply) -> AsyncGenerat
         if sock is not None:
             if reader.done:
                 sock.held = reader.response_id
-                pool.give(url, sock)
+                extra = pool.give(url, sock)
+                if extra is not None:
+                    _close_later(extra)
             else:  # mid-answer: what the server would still send belongs to nobody
                 _close_later(sock)
     fill_reply(tier, reply, reader, said=said)
@@ -278,29 +290,7 @@ def stream(tier: Tier, request: ModelRequest, reply: Reply) -> AsyncGenerator[st
 # --- without an event loop: the deep task's steps on a Celery worker ----------------------
 
 
-class _SyncPool:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.idle: dict[str, list[_Socket]] = {}
-
-    def take(self, url: str, want: str | None) -> _Socket | None:
-        with self.lock:
-            sockets = self.idle.get(url) or []
-            for index, sock in enumerate(sockets):
-                if want is not None and sock.held == want:
-                    return sockets.pop(index)
-            return sockets.pop() if sockets else None
-
-    def give(self, url: str, sock: _Socket) -> None:
-        with self.lock:
-            sockets = self.idle.setdefault(url, [])
-            sockets.append(sock)
-            old = sockets.pop(0) if len(sockets) > _IDLE_PER_ENDPOINT else None
-        if old is not None:
-            old.ws.close()
-
-
-_sync_pool = _SyncPool()
+_sync_pool = _Pool()
 
 
 def _open_sync(tier: Tier) -> _Socket:
@@ -313,7 +303,7 @@ def _open_sync(tier: Tier) -> _Socket:
 
 
 def _turn_sync(tier: Tier, request: ModelRequest) -> Reply:
-    url, want = socket_url(tier), _conversation_key(request)
+    url, want = _pool_key(tier), _conversation_key(request)
     sock = _sync_pool.take(url, want)
     reader = ResponseReader()
     try:
@@ -345,7 +335,9 @@ def _turn_sync(tier: Tier, request: ModelRequest) -> Reply:
         if sock is not None:
             if reader.done:
                 sock.held = reader.response_id
-                _sync_pool.give(url, sock)
+                extra = _sync_pool.give(url, sock)
+                if extra is not None:
+                    extra.ws.close()
             else:
                 with contextlib.suppress(Exception):
                     sock.ws.close()
