@@ -27,7 +27,12 @@ Where each process runs and what the machine does meanwhile is recorded per phas
 for a core); --pin (default) gives daphne core 0 to itself, --nice ranks the benchmark
 above other sessions on a shared machine, --profile writes py-spy profiles of daphne.
 
+--api responses runs the same figures with the fast tier on the Responses API (the
+simulator's /v1/responses, read the way Flint's Responses wire reads it) and writes
+bench/results/relay-responses.json; --levels limits the concurrency sweep.
+
 Run: .venv/bin/python bench/relay_bench.py [--quick] [--nice -10] [--profile DIR]
+     [--api chat|responses] [--levels 20]
 """
 
 from __future__ import annotations
@@ -161,12 +166,15 @@ class Meter:
 class Direct:
     """The openai SDK reading the simulator: raw SSE + jiter, as Flint's gateway does."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, api: str = "chat") -> None:
         import openai
 
         self.client = openai.AsyncOpenAI(base_url=base_url, api_key=KEY, max_retries=0)
+        self.api = api
 
     async def stream(self, prompt: str) -> dict[str, float]:
+        if self.api == "responses":
+            return await self._responses(prompt)
         from editor.assist.sse import SSEParser
 
         sent = time.perf_counter()
@@ -184,6 +192,23 @@ class Direct:
                     first = time.perf_counter()
         done = time.perf_counter()
         tokens = parser.state.usage["completion_tokens"]
+        return {"ttft": first - sent, "stream_s": done - first, "tokens": tokens}
+
+    async def _responses(self, prompt: str) -> dict[str, float]:
+        from editor.assist.responses_events import ResponseReader, SSEEvents
+
+        sent = time.perf_counter()
+        first = None
+        splitter, reader = SSEEvents(), ResponseReader()
+        request = self.client.responses.with_streaming_response.create
+        async with request(model="m", input=[{"role": "user", "content": prompt}],
+                           stream=True, store=False) as response:  # fmt: skip
+            async for data in response.iter_bytes():
+                for event in splitter.feed(data):
+                    if reader.event(event) and first is None:
+                        first = time.perf_counter()
+        done = time.perf_counter()
+        tokens = reader.final["usage"]["output_tokens"]
         return {"ttft": first - sent, "stream_s": done - first, "tokens": tokens}
 
 
@@ -376,7 +401,7 @@ def prepare(env: dict[str, str], rooms: int) -> list[str]:
 
 
 async def run(args: argparse.Namespace, sim_url: str, ws_urls: list[str], meter: Meter) -> dict:
-    direct = Direct(sim_url)
+    direct = Direct(sim_url, args.api)
     relay = Relay(ws_urls)
     max_level = max(args.levels)
     sockets = [await relay.connect() for _ in range(max(21, max_level))]
@@ -446,12 +471,20 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, help="write py-spy raw profiles of daphne per phase here"
     )
+    parser.add_argument(
+        "--api", choices=("chat", "responses"), default="chat", help="the fast tier's wire"
+    )
+    parser.add_argument("--levels", type=int, nargs="+", help="concurrency levels to sweep")
     args = parser.parse_args()
     args.probes = 20 if args.quick else 150
     args.edit_runs = 3 if args.quick else 15
     args.single_tokens = 20_000 if args.quick else 100_000
     args.stream_tokens = 1000 if args.quick else 2000
-    args.levels = [10, 20] if args.quick else [10, 20, 30, 40, 50, 60, 80, 100, 120, 150]
+    args.levels = args.levels or (
+        [10, 20] if args.quick else [10, 20, 30, 40, 50, 60, 80, 100, 120, 150]
+    )
+    if args.api == "responses" and args.out.endswith("relay.json"):
+        args.out = args.out[: -len("relay.json")] + "relay-responses.json"
 
     if args.nice:
         os.setpriority(os.PRIO_PROCESS, 0, args.nice)  # inherited by every child below
@@ -473,6 +506,8 @@ def main() -> None:
         "FLINT_INSECURE_FAST_PASSWORD_HASHING": "1",
         "FLINT_FAST_MODEL_BASE_URL": sim_url,
         "FLINT_FAST_MODEL_API_KEY": KEY,
+        "FLINT_FAST_MODEL_API": args.api,
+        "FLINT_FAST_MODEL_TRANSPORT": "http",
         "FLINT_ASSIST_MAX_STREAMS_PER_USER": "1000",
         "LOG_LEVEL": "WARNING",
     }
@@ -524,6 +559,7 @@ def main() -> None:
         "load_average_1m_at_end": round(os.getloadavg()[0], 2),
         "cpu_cores_used": meter.phases,
         "frame_ms": 15,
+        "api": args.api,
         "quick": args.quick,
         **{k: round(v, 2) if isinstance(v, float) else v for k, v in results.items()},
     }

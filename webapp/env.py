@@ -60,6 +60,14 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
     return value
 
 
+def env_choice(name: str, default: str, *, choices: tuple[str, ...]) -> str:
+    value = (env_str(name, default) or default).strip().lower()
+    if value not in choices:
+        allowed = ", ".join(choices)
+        raise ImproperlyConfigured(f"{name} must be one of {allowed}, got {value!r}")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

@@ -14,7 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from editor.core.datadir import private_dir, private_file, private_file_write, private_sqlite
-from webapp.env import env_bool, env_float, env_int, env_list, env_str, env_url
+from webapp.env import env_bool, env_choice, env_float, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -219,13 +219,31 @@ _DEFAULT_MODEL_NAMES = {
 }
 
 
-def _model_tier(tier: str) -> dict[str, str | float | None]:
+# Which wire each tier speaks (docs/MODELS.md): "auto" is the Responses API on OpenAI's and
+# Azure OpenAI's endpoints (the codex models are served only there), Chat Completions
+# elsewhere (vLLM, Ollama, llama.cpp); resolved in editor/assist/tiers.py.
+FLINT_MODEL_API = env_choice("FLINT_MODEL_API", "auto", choices=("auto", "chat", "responses"))
+# WebSocket mode pays off over many tool-call turns: the deep tier's default.
+_DEFAULT_TRANSPORTS = {"fast": "http", "deep": "websocket", "review": "http"}
+
+
+def _model_tier(tier: str) -> dict[str, str | float | bool | None]:
     prefix = f"FLINT_{tier.upper()}_MODEL"
     return {
         "base_url": env_url(f"{prefix}_BASE_URL", OPENAI_BASE_URL, schemes={"http", "https"}),
         "api_key": env_str(f"{prefix}_API_KEY", OPENAI_API_KEY),
         "model": env_str(f"{prefix}_NAME", _DEFAULT_MODEL_NAMES[tier]),
         "timeout": env_float(f"{prefix}_TIMEOUT", 60.0, minimum=0.1),
+        "wire": env_choice(f"{prefix}_API", FLINT_MODEL_API, choices=("auto", "chat", "responses")),
+        "transport": env_choice(
+            f"{prefix}_TRANSPORT", _DEFAULT_TRANSPORTS[tier], choices=("http", "websocket")
+        ),
+        # store=true chains turns by previous_response_id; false (the default) keeps nothing
+        # on the provider and carries encrypted reasoning back with each request.
+        "store": env_bool(f"{prefix}_STORE", False),
+        "reasoning_summary": env_choice(
+            f"{prefix}_REASONING_SUMMARY", "auto", choices=("auto", "concise", "detailed", "off")
+        ),
     }
 
 

@@ -36,6 +36,7 @@ from editor.assist import errors as model_errors
 from editor.assist import metered
 from editor.assist.errors import ModelError
 from editor.assist.gateway import ChatResult, ModelRequest, Tier
+from editor.assist.responses_shape import OUTPUT_KEY
 from editor.usage.quotas import QuotaExceeded
 from editor.usage.tokens import count_message_tokens, count_tokens
 
@@ -321,7 +322,13 @@ class AgentLoop:
             message: dict[str, Any] = {"role": "assistant", "content": result.text or None}
             if result.tool_calls:
                 message["tool_calls"] = result.tool_calls
+            if OUTPUT_KEY in result.message:
+                # The Responses wire's own items (encrypted reasoning, call types) go back
+                # with the next request; the chat shape above is what Flint reads.
+                message[OUTPUT_KEY] = result.message[OUTPUT_KEY]
             self.messages.append(message)
+            if result.reasoning:
+                self._log("reasoning", result.reasoning[:4000])  # a summary, never raw
             if result.text.strip():
                 self._log("model_text", result.text.strip())
             if not result.tool_calls:

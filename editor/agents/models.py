@@ -114,6 +114,7 @@ class Task(models.Model):
 
 class StepKind(models.TextChoices):
     MODEL_TEXT = "model_text", "Model text"
+    REASONING = "reasoning", "Reasoning summary"
     TOOL_CALL = "tool_call", "Tool call"
     TOOL_RESULT = "tool_result", "Tool result"
     ERROR = "error", "Error"

@@ -69,6 +69,26 @@ def _retry_after(response: Any) -> float | None:
         return None
 
 
+def _wrong_wire(exc: openai.APIStatusError, tier: Tier) -> ModelError | None:
+    """A model asked on a wire its server does not serve it on: say which setting fixes it."""
+    setting = f"FLINT_{tier.name.upper()}_MODEL_API"
+    code = getattr(exc, "code", None)
+    if code == "unsupported_api_for_model":
+        if tier.wire == "chat":
+            message = f"{tier.model} is served only on the Responses API: set {setting}=responses."
+        else:
+            message = f"{tier.model} is not served on the Responses API: set {setting}=chat."
+        return ModelError(MODEL_DOWN, message, status=exc.status_code)
+    if exc.status_code in (404, 405) and tier.wire == "responses" and code != "model_not_found":
+        return ModelError(
+            MODEL_DOWN,
+            f"The {tier_label(tier.name)}'s server does not serve the Responses API "
+            f"(HTTP {exc.status_code}): set {setting}=chat.",
+            status=exc.status_code,
+        )
+    return None
+
+
 def classify(exc: BaseException, *, tier: Tier, partial: bool) -> ModelError:
     """Map an SDK, transport or parsing failure of any wire to what the user is told.
 
@@ -96,6 +116,9 @@ def classify(exc: BaseException, *, tier: Tier, partial: bool) -> ModelError:
                 retryable=True,
                 status=status,
             )
+        wrong_wire = _wrong_wire(exc, tier)
+        if wrong_wire is not None:
+            return wrong_wire
         body = str(getattr(exc, "body", "") or exc.message or "").lower()
         if status in (400, 413) and ("context" in body or "too long" in body or status == 413):
             return ModelError(

@@ -1,7 +1,7 @@
 """The model gateway: every call from Flint to a model goes through here.
 
 Callers name a tier (editor/assist/tiers.py) and a `ModelRequest`; the gateway picks the
-tier's wire (editor/assist/wire.py: Chat Completions today) and owns what every wire
+tier's wire (editor/assist/wire.py: Chat Completions or the Responses API) and owns what every wire
 shares: retries, timing, the text a user has seen. Usage and quotas are not here: the
 metered path (editor/assist/metered.py) wraps these calls for every feature.
 
@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,14 +31,15 @@ from editor.assist.tiers import TIERS, Tier, tier_get
 from editor.assist.transport import PACER, Pacer
 from editor.assist.wire import ModelRequest, Reply, Wire
 from editor.assist.wire_chat import ChatWire
+from editor.assist.wire_responses import ResponsesWire
 
 __all__ = [
     "PACER", "TIERS", "WIRES", "ChatResult", "ChatStream", "ModelRequest", "Pacer", "Tier",
     "chat", "chat_stream", "chat_sync", "complete", "complete_sync", "open_stream", "tier_get",
 ]  # fmt: skip
 
-# The wires a tier may name (FLINT_MODEL_TIERS[tier]["wire"]); the next one registers here.
-WIRES: dict[str, Wire] = {"chat": ChatWire()}
+# The wires a tier may name (FLINT_MODEL_TIERS[tier]["wire"]).
+WIRES: dict[str, Wire] = {"chat": ChatWire(), "responses": ResponsesWire()}
 
 
 def wire_for(tier: Tier) -> Wire:
@@ -105,6 +106,9 @@ class ChatStream:
     first_token_at: float | None = None
     ended: float | None = None
     attempts: int = 0
+    reasoning: str = ""
+    # Told each piece of the reasoning summary as it arrives (the Q&A "thinking" line).
+    on_reasoning: Callable[[str], None] | None = None
 
     @property
     def text(self) -> str:
@@ -128,7 +132,7 @@ class ChatStream:
         try:
             while True:
                 self.attempts = retries.begin()
-                reply = Reply()
+                reply = Reply(on_reasoning=self.on_reasoning)
                 said = False
                 try:
                     pieces = wire_for(self.tier).stream(self.tier, self.request, reply)
@@ -152,6 +156,7 @@ class ChatStream:
         self.finish_reason = reply.finish_reason
         self.tool_calls = reply.tool_calls
         self.model = reply.model or self.tier.model
+        self.reasoning = reply.reasoning
 
 
 def open_stream(tier: Tier, request: ModelRequest) -> ChatStream:
@@ -173,6 +178,7 @@ class ChatResult:
     duration_ms: float
     attempts: int
     message: dict[str, Any]
+    reasoning: str = ""
 
 
 def _result(tier: Tier, reply: Reply, started: float, attempts: int) -> ChatResult:
@@ -186,6 +192,7 @@ def _result(tier: Tier, reply: Reply, started: float, attempts: int) -> ChatResu
         duration_ms=(time.perf_counter() - started) * 1000,
         attempts=attempts,
         message=reply.message,
+        reasoning=reply.reasoning,
     )
 
 

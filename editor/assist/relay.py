@@ -26,6 +26,7 @@ from editor.assist.transport import FramePacer
 from editor.core.errors import FlintError
 
 log = logging.getLogger(__name__)
+SHOWS_THINKING = {"qa"}
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -102,6 +103,14 @@ async def relay(socket: Socket, job: Job) -> None:
 
         interval = int(getattr(settings, "FLINT_ASSIST_FRAME_MS", 15)) / 1000
         pacer = FramePacer(emit, interval, lambda: out(start_frame))
+        if feature in SHOWS_THINKING:
+            # Reasoning summaries (the Responses wire's) show as a "thinking" line that
+            # the answer replaces; never the raw reasoning, never in the editor.
+            async def think(text: str) -> None:
+                await out({"type": "assist.thinking", "request_id": request_id, "text": text})
+
+            pacer.think = think
+            call.stream.on_reasoning = pacer.push_thought
         token = gateway.PACER.set(pacer)  # this task's reads of the model are paced
         try:
             async for text in call:

@@ -63,9 +63,16 @@ class FramePacer:
         self.parts: list[str] = []
         self.due = 0.0  # when the next frame may go
         self.error: BaseException | None = None
+        self.think: Callable[[str], Awaitable[None]] | None = None  # reasoning summary frames
+        self.thoughts: list[str] = []
 
     def push(self, text: str) -> None:
         self.parts.append(text)
+
+    def push_thought(self, text: str) -> None:
+        """A piece of the reasoning summary: it goes out in the next frame, before text."""
+        if self.think is not None:
+            self.thoughts.append(text)
 
     async def started(self) -> None:
         """Send the start frame if it has not gone yet (before any delta, done or error)."""
@@ -75,6 +82,11 @@ class FramePacer:
 
     async def flush(self) -> None:
         await self.started()
+        if self.thoughts and self.think is not None:
+            thought = "".join(self.thoughts)
+            self.thoughts.clear()
+            self.due = time.monotonic() + self.interval
+            await self.think(thought)
         if self.parts:
             text = "".join(self.parts)
             self.parts.clear()
@@ -84,7 +96,7 @@ class FramePacer:
     async def before_read(self, *, backlog: bool) -> None:
         try:
             await self.started()
-            if not self.parts:
+            if not self.parts and not self.thoughts:
                 return  # nothing held back: the first token never waits
             if time.monotonic() >= self.due:
                 await self.flush()

@@ -24,7 +24,7 @@ own) so that the relay's pacing applies.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -47,7 +47,10 @@ class Reply:
     """What a model said besides streamed text, filled in by the wire.
 
     `text` is the whole text of a non-streamed answer (a stream's text is what it
-    yielded). `message` is the assistant turn to append to the conversation.
+    yielded). `message` is the assistant turn to append to the conversation (a wire may
+    carry its own state there, e.g. the Responses output items). `reasoning` is the
+    model's reasoning summary, when the wire has one (never raw reasoning); a stream
+    also hands its pieces to `on_reasoning` as they arrive.
     """
 
     model: str = ""
@@ -56,6 +59,8 @@ class Reply:
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
     message: dict[str, Any] = field(default_factory=dict)
+    reasoning: str = ""
+    on_reasoning: Callable[[str], None] | None = None
 
 
 class Wire(Protocol):

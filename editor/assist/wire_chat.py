@@ -14,14 +14,23 @@ import jiter
 
 from editor.assist import errors
 from editor.assist.errors import ModelError, tier_label
+from editor.assist.responses_shape import OUTPUT_KEY
 from editor.assist.sse import MalformedChunk, SSEParser
 from editor.assist.tiers import Tier
 from editor.assist.transport import async_client, sync_client
 from editor.assist.wire import ModelRequest, Reply
 
 
+def _chat_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages without what another wire kept on them (a conversation whose tier
+    moved from the Responses API to this wire mid-way)."""
+    if not any(OUTPUT_KEY in m for m in messages):
+        return messages
+    return [{k: v for k, v in m.items() if k != OUTPUT_KEY} for m in messages]
+
+
 def _body(tier: Tier, request: ModelRequest, *, stream: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": tier.model, "messages": request.messages}
+    body: dict[str, Any] = {"model": tier.model, "messages": _chat_messages(request.messages)}
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}

@@ -239,3 +239,25 @@ def test_the_task_queue_follows_the_channel_prefix(tmp_path):
     assert read_settings(tmp_path)["queue"] == "flint"
     assert read_settings(tmp_path, FLINT_CHANNEL_PREFIX="blue")["queue"] == "blue"
     assert read_settings(tmp_path, FLINT_CELERY_QUEUE="tasks")["queue"] == "tasks"
+
+
+def test_the_model_api_settings_reach_the_tiers(tmp_path):
+    shown = run_manage(
+        tmp_path, "shell", "-c",
+        "from django.conf import settings; import json; "
+        "print(json.dumps({t: [c['wire'], c['transport'], c['store']] "
+        "for t, c in settings.FLINT_MODEL_TIERS.items()}))",
+        FLINT_MODEL_API="responses", FLINT_REVIEW_MODEL_API="chat", FLINT_FAST_MODEL_STORE="1",
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout.strip().splitlines()[-1]) == {
+        "fast": ["responses", "http", True],
+        "deep": ["responses", "websocket", False],
+        "review": ["chat", "http", False],
+    }
+
+
+def test_a_bad_model_api_stops_start_up(tmp_path):
+    refused = run_manage(tmp_path, "check", FLINT_DEEP_MODEL_API="graphql")
+    assert refused.returncode != 0
+    assert "FLINT_DEEP_MODEL_API must be one of auto, chat, responses" in refused.stderr

@@ -9,17 +9,23 @@ matches the request decides the answer:
       {"marker": "task-42", "turn": 0,
        "tool_calls": [{"name": "read_file", "arguments": {"path": "a.py"}}]},
       {"marker": "task-42", "turn": 1, "reply": "All done."},
-      {"match": "flaky", "fault": "500", "times": 1}
+      {"match": "flaky", "fault": "500", "times": 1},
+      {"match": "think", "reasoning": "Check the callers first.", "reply": "Done."}
     ]}
 
 `match` is a substring and `regex` a regular expression of the last user message;
 `marker` is a substring of any message; `turn` counts the assistant messages already in
 the conversation, so multi-step tool use can be scripted turn by turn. A rule may also
-set any request option below.
+set any request option below. `reasoning` is a reasoning summary the Responses API
+streams before the answer (the chat wire has none). A tool call may carry `item`, a raw
+Responses output item sent as is (OpenAI's built-in `apply_patch_call`, say); an
+`apply_patch` call with a `patch` argument becomes a freeform custom tool call on the
+Responses API when the request offers apply_patch as a custom tool.
 
 Options can also be given per request, in a `[[sim:key=value ...]]` marker anywhere in
 the last user message or in an `X-Sim` header: `fault` (429, 500, hang, malformed, cut,
-slow), `retry_after` (s, for 429), `after` (tokens sent before malformed/cut), `delay_ms`
+slow; limit: WebSocket mode's "connection limit reached", which ends the socket),
+`retry_after` (s, for 429), `after` (tokens sent before malformed/cut), `delay_ms`
 (for slow), `times` (apply the fault to the first N requests carrying it), `tokens`
 (length of the default answer), `tps` and `ttft_ms` (speed of this one answer).
 """
@@ -36,7 +42,7 @@ from typing import Any
 
 TOKEN_RE = re.compile(r"\s*\S{1,4}|\s+")
 MARKER_RE = re.compile(r"\[\[sim:([^\]]*)\]\]")
-FAULTS = {"429", "500", "hang", "malformed", "cut", "slow"}
+FAULTS = {"429", "500", "hang", "malformed", "cut", "slow", "limit"}
 _WORDS = (
     "value", "result", "items", "index", "count", "name", "path", "return", "self", "data",
     "node", "left", "right", "total", "buffer", "offset", "token", "parse", "emit", "build",
@@ -84,6 +90,7 @@ class Answer:
     options: dict[str, Any] = field(default_factory=dict)
     fault_key: str = ""
     scripted: bool = False  # a rule decided it (the demo model never overrides a rule)
+    reasoning: str = ""
 
 
 @dataclass
@@ -95,6 +102,7 @@ class Rule:
     marker: str | None = None
     turn: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    reasoning: str | None = None
 
     def matches(self, last_user: str, everything: str, turn: int) -> bool:
         if self.match is not None and self.match not in last_user:
@@ -131,6 +139,7 @@ def rules_from(data: Any) -> list[Rule]:
                 marker=item.get("marker"),
                 turn=item.get("turn"),
                 options=options,
+                reasoning=item.get("reasoning"),
             )
         )
     return rules
@@ -171,9 +180,11 @@ def decide(body: dict[str, Any], rules: list[Rule], header_options: str | None =
                         "arguments": call["arguments"]
                         if isinstance(call.get("arguments"), str)
                         else json.dumps(call.get("arguments", {})),
+                        **({"item": call["item"]} if call.get("item") else {}),
                     }
                     for call in rule.tool_calls
                 ]
+            answer.reasoning = rule.reasoning or ""
             answer.text = rule.reply or ""
             answer.scripted = True
             answer.fault_key = f"rule:{rules.index(rule)}|{answer.fault_key}"

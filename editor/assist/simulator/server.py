@@ -1,5 +1,8 @@
 """A lean OpenAI-compatible HTTP server on asyncio.Protocol, for tests, benchmarks and demos.
 
+It speaks Chat Completions and the Responses API (streamed, whole, and WebSocket mode:
+editor/assist/simulator/responses_server.py) from the same scripts.
+
 No web framework: the benchmark needs one stream at 50,000+ tokens/s and twenty at
 1,000 tokens/s from one core, so the server writes each stream's due tokens in one
 chunk per tick instead of one write per token, and pre-encodes the fixed parts of each
@@ -18,6 +21,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from editor.assist.simulator import responses, responses_server
 from editor.assist.simulator.script import Answer, Rule, decide, tokenize
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,9 @@ class Simulator:
         context_tokens: int = 128_000,
         tick_ms: float = 2.0,
         demo: bool = False,
+        responses_only: bool | set[str] = False,
+        websocket_mode: bool = True,
+        link_bytes_per_s: float = 0.0,
     ) -> None:
         self.tokens_per_s = tokens_per_s
         self.ttft_ms = ttft_ms
@@ -60,6 +67,16 @@ class Simulator:
         self.last_request: dict[str, Any] | None = None
         self.server: asyncio.AbstractServer | None = None
         self.connections: set[_Connection] = set()
+        # Models (True: all) that answer Chat Completions with the real service's 404
+        # `unsupported_api_for_model`, as OpenAI's codex models do.
+        self.responses_only = responses_only
+        self.websocket_mode = websocket_mode  # False: the upgrade is refused (404)
+        self.stored: dict[str, list[dict[str, Any]]] = {}  # responses kept for store=true
+        self.request_sizes: list[int] = []  # bytes of each request body / response.create
+        self.sockets_opened = 0
+        # A link of this many bytes/s between client and model server (0: none, localhost):
+        # a request is only whole at the server after its body has crossed it.
+        self.link_bytes_per_s = link_bytes_per_s
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         loop = asyncio.get_running_loop()
@@ -76,12 +93,19 @@ class Simulator:
                     connection.transport.abort()
             await self.server.wait_closed()
 
+    async def crossing(self, size: int) -> None:
+        """The time `size` bytes take over the simulated link (benchmarks)."""
+        if self.link_bytes_per_s > 0:
+            await asyncio.sleep(size / self.link_bytes_per_s)
+
     def stats(self) -> dict[str, Any]:
         return {
             "requests": self.requests,
             "open_streams": self.open_streams,
             "streams_started": self.streams_started,
             "streams_closed_early": self.streams_closed_early,
+            "sockets_opened": self.sockets_opened,
+            "request_sizes": self.request_sizes[-1000:],
         }
 
 
@@ -126,6 +150,8 @@ class _Connection(asyncio.Protocol):
         self.writable = asyncio.Event()
         self.writable.set()
         self.arrived = 0.0
+        self.head = b""  # the raw request head (a WebSocket handshake reads it)
+        self.on_data: Any = None  # set once upgraded: the socket protocol takes the bytes
 
     # --- transport callbacks ------------------------------------------------------------
 
@@ -147,6 +173,9 @@ class _Connection(asyncio.Protocol):
         self.writable.set()
 
     def data_received(self, data: bytes) -> None:
+        if self.on_data is not None:
+            self.on_data(data)
+            return
         self.buffer += data
         if self.handler is None or self.handler.done():
             self._maybe_dispatch()
@@ -174,6 +203,7 @@ class _Connection(asyncio.Protocol):
             return
         if len(self.buffer) < head_end + 4 + length:
             return
+        self.head = self.buffer[: head_end + 4]
         body = self.buffer[head_end + 4 : head_end + 4 + length]
         self.buffer = self.buffer[head_end + 4 + length :]
         self.handler = asyncio.get_running_loop().create_task(
@@ -204,6 +234,7 @@ class _Connection(asyncio.Protocol):
 
     async def _handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
         sim = self.sim
+        await self.sim.crossing(len(body))
         self.arrived = asyncio.get_running_loop().time()  # TTFT counts from here
         sim.requests += 1
         if sim.api_key and headers.get("authorization") != f"Bearer {sim.api_key}":
@@ -217,7 +248,10 @@ class _Connection(asyncio.Protocol):
         if path.endswith("/sim/stats") and method == "GET":
             self._write_raw(_response(200, sim.stats()))
             return
-        if not path.endswith("/chat/completions"):
+        if path.endswith("/responses") and headers.get("upgrade", "").lower() == "websocket":
+            await responses_server.serve_socket(self, self.head, headers)
+            return
+        if not path.endswith(("/chat/completions", "/responses")):
             self._write_raw(_response(404, _error(f"No route {path}.")))
             return
         if method != "POST":
@@ -230,6 +264,14 @@ class _Connection(asyncio.Protocol):
             self._write_raw(_response(400, _error("Body is not a JSON object.")))
             return
         sim.last_request = request
+        sim.request_sizes.append(len(body))
+        if path.endswith("/responses"):
+            await responses_server.serve_http(self, request, headers)
+            return
+        only = sim.responses_only
+        if only is True or (isinstance(only, set) and request.get("model") in only):
+            self._write_raw(_response(404, responses.unsupported_error()))
+            return
         answer = decide(request, sim.rules, headers.get("x-sim"))
         if sim.demo and not answer.scripted and "tokens" not in answer.options:
             # Off the event loop: the demo model parses code and may run ruff.
@@ -381,20 +423,26 @@ class _Connection(asyncio.Protocol):
         if remaining > 0:
             await asyncio.sleep(remaining)
 
+    def _write_joined(self, events: list[bytes]) -> None:
+        self._chunk(b"".join(events))
+
     def _chunk(self, data: bytes) -> None:
         self._write_raw(b"%x\r\n%s\r\n" % (len(data), data))
 
-    async def _pace(self, events: _Events | list[bytes], tps: float) -> None:
-        """Send events at `tps` per second, due ones together, one write per tick."""
+    async def _pace(self, events: Any, tps: float, write: Any = None) -> None:
+        """Send events at `tps` per second, due ones together, one write per tick
+        (`write` takes the due events; by default one HTTP chunk of them)."""
         if not events:
             return
+        if write is None:
+            write = self._write_joined
         loop = asyncio.get_running_loop()
         start = loop.time()
         sent, total = 0, len(events)
         while sent < total:
             due = total if tps <= 0 else min(total, int((loop.time() - start) * tps) + 1)
             if due > sent:
-                self._chunk(b"".join(events[sent:due]))
+                write(events[sent:due])
                 sent = due
                 await self._drain()
             if sent >= total:

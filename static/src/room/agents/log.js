@@ -34,6 +34,10 @@ export function stepElement(step) {
     const who = kind === "plan" ? step.author || "plan" : "set-up";
     return h(`li.step.${kind}`, attrs, h("span.step-who", {}, who), h("div.step-text", {}, step.text));
   }
+  if (kind === "reasoning") {
+    // The model's reasoning summary (never raw reasoning), collapsed until asked for.
+    return h("li.step.reasoning", attrs, h("details.step-thinking", {}, h("summary", {}, "thinking"), h("div.step-text", {}, step.text)));
+  }
   if (kind === "error") return h("li.step.error", attrs, h("span.step-who", {}, "error"), h("div.step-text", {}, step.text));
   return h("li.step.info", attrs, h("div.step-text", {}, step.text));
 }

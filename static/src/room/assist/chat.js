@@ -82,6 +82,12 @@ export class RoomChat {
         turn.status = "streaming";
         this.renderAnswer(turn);
       },
+      // The model's reasoning summary (never raw reasoning): a "thinking" line that the
+      // answer replaces as soon as its first text arrives.
+      thinking: (frame) => {
+        turn.thinking += frame.text;
+        this.renderAnswer(turn);
+      },
       delta: (frame) => {
         turn.text += frame.text;
         this.renderAnswer(turn);
@@ -101,7 +107,7 @@ export class RoomChat {
   }
 
   turn(id, { who, question, path, mine, created }) {
-    const turn = { id, who, question, path, mine, text: "", status: "waiting", start: null, error: "" };
+    const turn = { id, who, question, path, mine, text: "", thinking: "", status: "waiting", start: null, error: "" };
     this.empty.hidden = true;
     const q = el("div", "assist-msg question");
     q.dataset.qaQuestion = id;
@@ -134,6 +140,13 @@ export class RoomChat {
     if (turn.start) turn.meta.append(modelBadges(turn.start));
     else if (turn.model) turn.meta.append(modelBadges({ tier: turn.tier, model: turn.model })); // from history
     renderAnswer(turn.body, turn.text, (code) => this.codeActions(code));
+    if (turn.thinking && !turn.text && (turn.status === "waiting" || turn.status === "streaming")) {
+      const line = el("div", "assist-thinking");
+      line.dataset.qaThinking = "";
+      const summary = turn.thinking.trim();
+      line.append(el("span", "assist-thinking-label", "Thinking"), el("span", "assist-thinking-text", summary.length > 280 ? `…${summary.slice(-280)}` : summary));
+      turn.body.replaceChildren(line);
+    }
     turn.foot.replaceChildren();
     if (turn.status === "waiting") turn.foot.append(el("span", "assist-spinner"), document.createTextNode(" Asking…"));
     else if (turn.status === "streaming") turn.foot.append(el("span", "assist-spinner"), document.createTextNode(" Answering…"));
