@@ -230,6 +230,12 @@ def test_model_tiers_fall_back_to_the_openai_variables(tmp_path):
         "api_key": "sk-deep",
         "model": "big-coder",
         "timeout": 60.0,
+        # The wire's defaults (docs/MODELS.md): `auto` picks by the server, and the deep
+        # tier prefers the Responses API's WebSocket mode.
+        "wire": "auto",
+        "transport": "websocket",
+        "store": False,
+        "reasoning_summary": "auto",
     }
     assert tiers["review"]["base_url"] == "http://models.internal/v1"
     assert tiers["review"]["timeout"] == 5.0
