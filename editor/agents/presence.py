@@ -12,7 +12,8 @@ from typing import Any
 
 from editor.accounts.presenters import user_out
 from editor.agents.models import Task
-from editor.collab.agents import AGENT_COLOR, HOLD_S
+from editor.collab import conf as collab_conf
+from editor.collab.agents import AGENT_COLOR
 from editor.rooms.events import room_event_send
 
 
@@ -30,5 +31,5 @@ def task_presence(task: Task) -> dict[str, Any]:
 def presence_announce(task: Task, *, paths: list[str], active: bool) -> None:
     """Tell the room the task is (or has stopped) writing `paths`."""
     payload = {**task_presence(task), "color": AGENT_COLOR, "paths": paths, "active": active}
-    payload["hold_s"] = HOLD_S
+    payload["hold_s"] = collab_conf.agent_hold_seconds()
     room_event_send(task.room_id, "agent.presence", payload)

@@ -4,7 +4,8 @@ When a deep task's changes are applied (editor/agents/changesets.py), people wit
 open should see where it writes, as they see each other's cursors. `doc_text_replace` takes
 a `presence` ({"task", "name", "started_by"}); after the write commits, every process
 holding the document sets an awareness state for it under a client id of its own, with a
-cursor over the changed range, and removes it (a null state) `HOLD_S` seconds later.
+cursor over the changed range, and removes it (a null state) a few seconds later
+(`conf.agent_hold_seconds`).
 
 These ids belong to the server: `Owners.server_claim` takes one from any connection that
 announced it, and no client may speak for it afterwards (docs/SECURITY.md, awareness).
@@ -26,8 +27,6 @@ from pycrdt import Assoc, Doc, Text
 from editor.collab.documents import TEXT_NAME
 from editor.collab.edits import Edit
 
-# How long the agent's cursor stays after its write: long enough to be seen.
-HOLD_S = 4.0
 # One colour for every agent: its cursor is told apart from people's at a glance.
 AGENT_COLOR = "#7c3aed"
 

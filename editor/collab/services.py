@@ -21,8 +21,8 @@ from channels.db import database_sync_to_async
 from django.db import transaction
 from pycrdt import Doc, YSyncMessageType
 
-from editor.collab import hub, relay, store
-from editor.collab.agents import HOLD_S, agent_client_id, agent_state, changed_range_cursor
+from editor.collab import conf, hub, relay, store
+from editor.collab.agents import agent_client_id, agent_state, changed_range_cursor
 from editor.collab.documents import document_lock, document_text_mirror, text_of
 from editor.collab.edits import apply_text_edits, text_edits
 from editor.collab.protocol import sync_message
@@ -126,11 +126,12 @@ def _deliver(*, doc_id: UUID, update: bytes, origin: str) -> None:
 
 def _show_agent(*, doc_id: UUID, state: dict[str, Any]) -> None:
     """Every process holding the document shows the writer's state, then drops it."""
-    item = {"type": "collab.agent", "client": agent_client_id(), "state": state, "hold_s": HOLD_S}
+    hold_s = conf.agent_hold_seconds()
+    item = {"type": "collab.agent", "client": agent_client_id(), "state": state, "hold_s": hold_s}
     sender = "service:agent"
     shared = hub.attached(doc_id)
     if shared is not None:
-        shared.hub.call_soon(shared.agent_awareness_async(item["client"], state, HOLD_S))
+        shared.hub.call_soon(shared.agent_awareness_async(item["client"], state, hold_s))
         sender = shared.hub.id  # that hub skips the relayed copy
     _publish(doc_id, origin=sender, item=item)
 
