@@ -114,7 +114,7 @@ def test_the_agents_named_cursor_shows_and_the_timeline_undoes_a_change_set(
     alice.locator("[data-assist-tab='tasks']").click()
     entry = alice.locator(".checkpoint").first
     expect(entry).to_contain_text(f"Task #{task_id}")
-    expect(entry).to_contain_text("src/app.py +1 −1")
+    expect(entry).to_contain_text("src/app.py +1 \u22121")  # a minus sign
     expect(entry).to_contain_text("applied by bob")
     alice.screenshot(path=screenshot_path(request, "1-timeline"))
     entry.locator("[data-checkpoint-undo]").click()
