@@ -346,6 +346,8 @@ FLINT_COLLAB_MAX_MESSAGE_BYTES = env_int(
 )
 FLINT_COLLAB_IDLE_GRACE_SECONDS = env_float("FLINT_COLLAB_IDLE_GRACE_SECONDS", 10.0, minimum=0)
 FLINT_COLLAB_COMPACT_EVERY = env_int("FLINT_COLLAB_COMPACT_EVERY", 1000, minimum=1)
+# How long a deep task's named cursor stays in a document after its changes are applied.
+FLINT_COLLAB_AGENT_HOLD_SECONDS = env_float("FLINT_COLLAB_AGENT_HOLD_SECONDS", 4.0, minimum=0)
 
 # --- usage: quotas and rate limits (docs/USAGE.md); staff override them per user/team ---
 # 0 means no limit. Counters live in Redis under FLINT_CHANNEL_PREFIX.

@@ -11,10 +11,16 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
-from editor.agents.changesets import changeset_apply, changeset_reject, changeset_undo
+from editor.agents.changesets import (
+    changeset_apply,
+    changeset_reject,
+    changeset_undo,
+    checkpoint_undo,
+)
 from editor.agents.followups import task_follow_up
 from editor.agents.plans import plan_decide
 from editor.agents.present import (
+    CheckpointOut,
     CommentOut,
     ReviewDetailOut,
     ReviewOut,
@@ -27,6 +33,7 @@ from editor.agents.present import (
 from editor.agents.review import review_comment_resolve, review_start
 from editor.agents.room_settings import agent_settings_get, agent_settings_set
 from editor.agents.selectors import (
+    checkpoint_list,
     comment_get,
     comments_list,
     review_get,
@@ -257,6 +264,27 @@ def tasks_undo(request: HttpRequest, room_id: int, task_id: int, payload: UndoIn
     task = _task(request, room_id, task_id)
     files = changeset_undo(task=task, actor=request.auth, paths=payload.paths)
     return {"task": task.pk, "files": files}
+
+
+@router.get("/rooms/{room_id}/checkpoints", response={200: list[CheckpointOut], **errors(403, 404)})
+def checkpoints(request: HttpRequest, room_id: int):
+    """The room's timeline of applied change sets, newest first (everyone in the room)."""
+    return checkpoint_list(room=room_for(request.auth, room_id), actor=request.auth)
+
+
+class CheckpointUndoOut(ApplyOut):
+    checkpoint: int
+
+
+@router.post(
+    "/rooms/{room_id}/checkpoints/{int:checkpoint_id}/undo",
+    response={200: CheckpointUndoOut, **errors(403, 404, 409)},
+)
+def checkpoints_undo(request: HttpRequest, room_id: int, checkpoint_id: int):
+    """Undo one applied change set as a unit (editors); 409 `changed_since` if a file
+    changed since, 409 `undone` if it was undone already."""
+    room = room_for(request.auth, room_id)
+    return checkpoint_undo(room=room, actor=request.auth, checkpoint_id=checkpoint_id)
 
 
 @router.post(

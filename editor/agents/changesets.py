@@ -6,6 +6,10 @@ to everyone editing), a conflict writes nothing and marks the file "conflict" wi
 regions for the UI. New files are created and deleted files deleted through the projects
 services. The live text before and after is kept so that an apply can be undone while
 nobody has touched the file since.
+
+Each apply that puts at least one file in is a `Checkpoint` (the room's timeline,
+`checkpoint_undo` takes it back as a unit), and while it writes, the task shows as present
+in the room and in each document it writes (editor/agents/presence.py).
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from editor.agents.diffs import hunk_count, text_with_hunks
+from editor.agents.diffs import file_diff, hunk_count, text_with_hunks
 from editor.agents.merge import merge_three
-from editor.agents.models import ChangeFile, ChangeStatus, Task, TaskStatus
+from editor.agents.models import ChangeFile, ChangeStatus, Checkpoint, Task, TaskStatus
+from editor.agents.presence import presence_announce, task_presence
 from editor.agents.present import change_out
-from editor.core.errors import Conflict, FlintError, Invalid
+from editor.core.errors import Conflict, FlintError, Invalid, NotFound
 from editor.projects.models import ProjectFile
 from editor.projects.paths import path_key
 from editor.projects.selectors import file_text_current
@@ -37,10 +42,19 @@ def _live_file(task: Task, change: ChangeFile) -> ProjectFile | None:
     return ProjectFile.objects.filter(room_id=task.room_id, path_key=path_key(change.path)).first()
 
 
-def _replace(task: Task, file: ProjectFile, text: str, actor: AbstractBaseUser) -> None:
+def _replace(
+    task: Task, file: ProjectFile, text: str, actor: AbstractBaseUser, *, named: bool = False
+) -> None:
     """Write through the projects service: the same checks, row refresh and room event as
-    any other write, into the live document."""
-    file_write(room=task.room, actor=actor, file_id=file.pk, text=text, origin=f"task:{task.pk}")
+    any other write, into the live document; `named`: with the task's cursor on it."""
+    file_write(
+        room=task.room,
+        actor=actor,
+        file_id=file.pk,
+        text=text,
+        origin=f"task:{task.pk}",
+        presence=task_presence(task) if named else None,
+    )
 
 
 def _conflict(change: ChangeFile, regions: list[dict[str, Any]]) -> dict[str, Any]:
@@ -54,17 +68,24 @@ def _message_conflict(change: ChangeFile, message: str) -> dict[str, Any]:
     return _conflict(change, [{"message": message}])
 
 
-def _applied(change: ChangeFile, actor, before, after, hunks=None) -> dict[str, Any]:
+def _applied(
+    change: ChangeFile, checkpoint: Checkpoint, actor, before, after, hunks=None
+) -> dict[str, Any]:
     change.status = ChangeStatus.APPLIED
     change.before_text, change.after_text = before, after
     change.applied_by, change.applied_at = actor, timezone.now()
     change.conflicts, change.applied_hunks = [], hunks
+    change.checkpoint = checkpoint
     change.save()
     return {"path": change.path, "status": "applied", "conflicts": []}
 
 
 def _apply_one(
-    task: Task, change: ChangeFile, actor: AbstractBaseUser, chosen: set[int] | None
+    task: Task,
+    change: ChangeFile,
+    actor: AbstractBaseUser,
+    chosen: set[int] | None,
+    checkpoint: Checkpoint,
 ) -> dict[str, Any]:
     room = task.room
     live_file = _live_file(task, change)
@@ -72,11 +93,11 @@ def _apply_one(
     if change.base_text is None:  # the agent added this file
         if live_file is not None:
             if live == change.proposed_text:
-                return _applied(change, actor, live, live)
+                return _applied(change, checkpoint, actor, live, live)
             return _message_conflict(change, f"{change.path} was created meanwhile by someone.")
         created = file_create(room=room, actor=actor, path=change.path, text=change.proposed_text)
         change.file_id, change.doc_id = created.pk, created.doc_id
-        return _applied(change, actor, None, change.proposed_text)
+        return _applied(change, checkpoint, actor, None, change.proposed_text)
     if live_file is None:
         return _message_conflict(
             change, f"{change.path} was deleted or moved since the task began."
@@ -91,7 +112,7 @@ def _apply_one(
                 "those edits.",
             )
         path_delete(room=room, actor=actor, path=live_file.path)
-        return _applied(change, actor, live, None)
+        return _applied(change, checkpoint, actor, live, None)
     theirs = change.proposed_text
     if chosen is not None:
         theirs = text_with_hunks(change.base_text, change.proposed_text, chosen)
@@ -99,10 +120,9 @@ def _apply_one(
     if merged.text is None:
         return _conflict(change, merged.conflicts)
     if merged.text != live:
-        _replace(task, live_file, merged.text, actor)
-    return _applied(
-        change, actor, live, merged.text, sorted(chosen) if chosen is not None else None
-    )
+        _replace(task, live_file, merged.text, actor, named=True)
+    hunks = sorted(chosen) if chosen is not None else None
+    return _applied(change, checkpoint, actor, live, merged.text, hunks)
 
 
 def changeset_apply(
@@ -131,21 +151,51 @@ def changeset_apply(
             raise Invalid(f"{path}: hunks are numbered 0 to {count - 1}.")
         chosen_by_path[path] = set(indexes)
     targets = [changes[p] for p in wanted] if wanted else list(changes.values())
-    results = []
-    for change in targets:
-        if change.status in (ChangeStatus.APPLIED, ChangeStatus.REJECTED):
-            if wanted:
-                results.append({"path": change.path, "status": change.status, "conflicts": []})
-            continue
+    todo = [c for c in targets if c.status not in (ChangeStatus.APPLIED, ChangeStatus.REJECTED)]
+    results = [
+        {"path": c.path, "status": c.status, "conflicts": []}
+        for c in targets
+        if wanted and c not in todo
+    ]
+    if not todo:
+        _announce(task)
+        return results
+    # The files go in one by one; the checkpoint they join exists first and is dropped
+    # again if none of them made it.
+    checkpoint = Checkpoint.objects.create(room_id=task.room_id, task=task, applied_by=actor)
+    presence_announce(task, paths=[c.path for c in todo], active=True)
+    for change in todo:
+        chosen = chosen_by_path.get(change.path)
         try:
             with transaction.atomic():  # one file at a time: a failure leaves the others
-                results.append(_apply_one(task, change, actor, chosen_by_path.get(change.path)))
+                results.append(_apply_one(task, change, actor, chosen, checkpoint))
         except FlintError as exc:
             change.refresh_from_db()
             failed = {"path": change.path, "status": change.status, "conflicts": []}
             results.append({**failed, "error": exc.message})
+    presence_announce(task, paths=[c.path for c in todo], active=False)
+    _checkpoint_close(checkpoint)
     _announce(task)
     return results
+
+
+def _checkpoint_close(checkpoint: Checkpoint) -> None:
+    """Record what the apply did per file, or drop the checkpoint if it did nothing."""
+    applied = list(checkpoint.changes.all())
+    if not applied:
+        checkpoint.delete()
+        return
+    files = []
+    for change in applied:
+        diff = file_diff(change.path, change.before_text, change.after_text)
+        kind = "add" if change.before_text is None else "modify"
+        if change.after_text is None:
+            kind = "delete"
+        files.append(
+            {"path": change.path, "change": kind, "added": diff.added, "removed": diff.removed}
+        )
+    checkpoint.files = files
+    checkpoint.save(update_fields=["files"])
 
 
 def changeset_undo(
@@ -174,6 +224,7 @@ def changeset_undo(
             code="changed_since",
         )
     results = []
+    checkpoints: set[int | None] = set()
     for change, live_file, live in current:
         with transaction.atomic():
             if change.before_text is None and live_file is not None:
@@ -185,13 +236,36 @@ def changeset_undo(
                 change.file_id, change.doc_id = created.pk, created.doc_id
             elif live_file is not None and change.before_text != live:
                 _replace(task, live_file, change.before_text, actor)
+            checkpoints.add(change.checkpoint_id)
             change.status = ChangeStatus.PENDING
             change.before_text = change.after_text = None
             change.applied_by, change.applied_at, change.applied_hunks = None, None, None
+            change.checkpoint = None
             change.save()
             results.append({"path": change.path, "status": "pending", "conflicts": []})
+    # A checkpoint none of whose files is applied any more is undone (by whoever took the
+    # last one back: this undo, or the task's own per-file undo).
+    Checkpoint.objects.filter(pk__in=checkpoints - {None}, changes__isnull=True).update(
+        undone_by=actor, undone_at=timezone.now()
+    )
     _announce(task)
     return results
+
+
+def checkpoint_undo(*, room, actor: AbstractBaseUser, checkpoint_id: int) -> dict[str, Any]:
+    """Undo one apply as a unit (the files it put in that are still applied), refused with
+    `changed_since` like the task's undo if any of them changed since."""
+    require(actor, Action.ROOM_EDIT, room)
+    checkpoint = (
+        Checkpoint.objects.filter(room=room, pk=checkpoint_id).select_related("task").first()
+    )
+    if checkpoint is None:
+        raise NotFound("No such checkpoint in this room.")
+    paths = [c.path for c in checkpoint.changes.filter(status=ChangeStatus.APPLIED)]
+    if not paths:
+        raise Conflict("This change set has been undone already.", code="undone")
+    files = changeset_undo(task=checkpoint.task, actor=actor, paths=paths)
+    return {"checkpoint": checkpoint.pk, "task": checkpoint.task_id, "files": files}
 
 
 def changeset_reject(

@@ -190,6 +190,34 @@ class ChangeStatus(models.TextChoices):
     CONFLICT = "conflict", "Conflict"
 
 
+class Checkpoint(models.Model):
+    """One apply of a task's changes: a unit the room's timeline can undo.
+
+    `files` is what that apply did, per file: {path, change, added, removed}. The files it
+    still holds applied are the ChangeFile rows pointing here; when an undo has taken the
+    last of them back, `undone_at` is set.
+    """
+
+    room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="checkpoints")
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    applied_at = models.DateTimeField(auto_now_add=True)
+    files = models.JSONField(default=list, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-applied_at", "-pk"]
+        indexes = [models.Index(fields=["room", "-applied_at"], name="agents_checkpoint_room")]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.pk} of task {self.task_id}"
+
+
 class ChangeFile(models.Model):
     """One file of a task's changeset: its snapshot text and what the agent proposes.
 
@@ -212,6 +240,9 @@ class ChangeFile(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     applied_at = models.DateTimeField(null=True, blank=True)
+    checkpoint = models.ForeignKey(
+        Checkpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

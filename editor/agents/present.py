@@ -13,7 +13,14 @@ from typing import Any
 from ninja import Schema
 
 from editor.agents.diffs import file_diff
-from editor.agents.models import ChangeFile, ReviewComment, ReviewRun, Task, TaskStep
+from editor.agents.models import (
+    ChangeFile,
+    Checkpoint,
+    ReviewComment,
+    ReviewRun,
+    Task,
+    TaskStep,
+)
 
 
 class TaskOut(Schema):
@@ -96,6 +103,31 @@ class ChangeOut(ChangeBriefOut):
 class TaskDetailOut(TaskOut):
     steps: list[StepOut]
     changes: list[ChangeOut]
+
+
+class CheckpointFileOut(Schema):
+    path: str
+    change: str  # add | modify | delete
+    added: int
+    removed: int
+    applied: bool  # still applied by this checkpoint (False once undone)
+
+
+class CheckpointOut(Schema):
+    """One applied change set on the room's timeline."""
+
+    id: int
+    task: int
+    task_prompt: str
+    task_started_by: str | None
+    files: list[CheckpointFileOut]
+    added: int
+    removed: int
+    applied_by: str | None
+    applied_at: str | None
+    undone: bool
+    undone_by: str | None
+    undone_at: str | None
 
 
 class ReviewOut(Schema):
@@ -188,6 +220,25 @@ def change_out(change: ChangeFile, *, with_diff: bool = True) -> dict[str, Any]:
         hunks=diff.hunks_out(),
         added=diff.added,
         removed=diff.removed,
+    )
+
+
+def checkpoint_out(checkpoint: Checkpoint, still_applied: set[str]) -> dict[str, Any]:
+    """`still_applied`: the paths this checkpoint's files still hold applied."""
+    files = [{**f, "applied": f["path"] in still_applied} for f in checkpoint.files]
+    task = checkpoint.task
+    return _shaped(
+        CheckpointOut,
+        checkpoint,
+        task=checkpoint.task_id,
+        task_prompt=task.prompt[:200],
+        task_started_by=_username(task.created_by) if task.created_by_id else None,
+        files=files,
+        added=sum(f["added"] for f in files),
+        removed=sum(f["removed"] for f in files),
+        applied_by=_username(checkpoint.applied_by) if checkpoint.applied_by_id else None,
+        undone=checkpoint.undone_at is not None,
+        undone_by=_username(checkpoint.undone_by) if checkpoint.undone_by_id else None,
     )
 
 

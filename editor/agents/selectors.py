@@ -6,8 +6,23 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from editor.agents.models import ChangeFile, ReviewComment, ReviewRun, Task, TaskStep
-from editor.agents.present import change_out, comment_out, run_out, step_out, task_brief
+from editor.agents.models import (
+    ChangeFile,
+    ChangeStatus,
+    Checkpoint,
+    ReviewComment,
+    ReviewRun,
+    Task,
+    TaskStep,
+)
+from editor.agents.present import (
+    change_out,
+    checkpoint_out,
+    comment_out,
+    run_out,
+    step_out,
+    task_brief,
+)
 from editor.core.errors import NotFound
 from editor.rooms.models import Room
 from editor.rooms.permissions import Action, require
@@ -40,6 +55,23 @@ def task_detail(*, room: Room, actor: AbstractBaseUser, task_id: int) -> dict[st
         "steps": [step_out(s) for s in steps],
         "changes": [change_out(c) for c in changes],
     }
+
+
+def checkpoint_list(*, room: Room, actor: AbstractBaseUser) -> list[dict[str, Any]]:
+    """The room's applied change sets, newest first: what, by whom, when, undone or not."""
+    require(actor, Action.ROOM_VIEW, room)
+    rows = list(
+        Checkpoint.objects.filter(room=room).select_related(
+            "task", "task__created_by", "applied_by", "undone_by"
+        )[:LIST_MAX]
+    )
+    still: dict[int, set[str]] = {row.pk: set() for row in rows}
+    applied = ChangeFile.objects.filter(
+        checkpoint__in=[row.pk for row in rows], status=ChangeStatus.APPLIED
+    ).values_list("checkpoint_id", "path")
+    for checkpoint_id, path in applied:
+        still[checkpoint_id].add(path)
+    return [checkpoint_out(row, still[row.pk]) for row in rows]
 
 
 def comment_get(*, room: Room, actor: AbstractBaseUser, comment_id: int) -> ReviewComment:

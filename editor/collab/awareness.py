@@ -12,7 +12,10 @@ says about who it is:
   the server may not have noticed its old socket die yet, so the same person's new
   connection takes the id over; another person's never does. Ids announced through
   another process (the relay carries their owner) count too;
-- a state over MAX_STATE_BYTES, or beyond MAX_CLIENTS_PER_CONNECTION ids, is dropped.
+- a state over MAX_STATE_BYTES, or beyond MAX_CLIENTS_PER_CONNECTION ids, is dropped;
+- the ids the server speaks for itself (a deep task's presence while its changes are
+  applied, editor/collab/agents.py) are nobody else's: a connection that announced one
+  loses it, and states or removals for it from clients, here or relayed, are dropped.
 """
 
 from __future__ import annotations
@@ -64,6 +67,15 @@ class Owners:
     def __init__(self) -> None:
         self.local: dict[int, Speaker] = {}
         self.remote: dict[int, int | None] = {}  # client id -> user id, from the relay
+        self.server: set[int] = set()  # ids of the server's own states (agents.py)
+
+    def server_claim(self, client: int) -> None:
+        """`client` is the server's from now on, whoever announced it before."""
+        holder = self.local.pop(client, None)
+        if holder is not None:
+            holder.awareness_ids.discard(client)
+        self.remote.pop(client, None)
+        self.server.add(client)
 
     def admit(
         self, entries: list[AwarenessEntry], origin: Speaker
@@ -90,6 +102,8 @@ class Owners:
 
     def _may_speak(self, entry: AwarenessEntry, origin: Speaker) -> bool:
         client = entry.client
+        if client in self.server:
+            return False
         if entry.too_big:
             log.info("dropped an awareness state of %d bytes", len(entry.raw))
             return False
@@ -130,6 +144,8 @@ class Owners:
         kept = []
         for entry in entries:
             client = entry.client
+            if client in self.server:
+                continue  # a client elsewhere announced the server's id first
             user_id = owners.get(str(client))
             local = self.local.get(client)
             if local is not None:

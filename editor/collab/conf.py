@@ -27,3 +27,8 @@ def compact_every() -> int:
 def writer_idle_seconds() -> float:
     """The update writer's thread and connection end after this long without an append."""
     return float(getattr(settings, "FLINT_COLLAB_WRITER_IDLE_SECONDS", 10.0))
+
+
+def agent_hold_seconds() -> float:
+    """How long a writer's named cursor (a deep task's apply) stays after its write."""
+    return float(getattr(settings, "FLINT_COLLAB_AGENT_HOLD_SECONDS", 4.0))

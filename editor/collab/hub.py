@@ -10,7 +10,8 @@ local clients, publish to other processes. Nobody sees an update that is not sto
 
 Writes from outside a socket (editor/collab/services.py: API writes, uploads, tasks) are
 stored by their writer and published to the same channel; a "collab.close" message on it
-closes every socket of a document that was deleted.
+closes every socket of a document that was deleted; a "collab.agent" message shows a
+writer's named presence for a few seconds (editor/collab/agents.py).
 """
 
 from __future__ import annotations
@@ -172,6 +173,30 @@ class SharedDoc:
         except (ValueError, IndexError, RuntimeError, TypeError):
             return
         self.hub.spawn(self.fanout(awareness_message(update)))
+
+    def agent_awareness(self, client: int, state: dict[str, Any] | None, hold_s: float) -> None:
+        """The server's own state for a writer (editor/collab/agents.py): set now, removed
+        after `hold_s`. Runs on the hub's loop; each process keeps its own timer."""
+        if self.closed:
+            return
+        self.owners.server_claim(client)
+        if state is None and client not in self.awareness.states:
+            return
+        clock = self.awareness.meta.get(client, {}).get("clock", 0) + 1
+        update = encode_awareness([(client, clock, state)])
+        try:
+            self.awareness.apply_awareness_update(update, "server")
+        except (ValueError, IndexError, RuntimeError, TypeError):
+            log.warning("could not show a writer's presence in %s", self.doc_id)
+            return
+        self.hub.spawn(self.fanout(awareness_message(update)))
+        if state is not None:
+            self.hub.loop.call_later(hold_s, self.agent_awareness, client, None, 0.0)
+
+    async def agent_awareness_async(
+        self, client: int, state: dict[str, Any] | None, hold_s: float
+    ) -> None:
+        self.agent_awareness(client, state, hold_s)
 
     async def fanout(self, message: bytes, exclude: Peer | None = None) -> None:
         for peer in list(self.peers):
@@ -384,6 +409,11 @@ class Hub:
         elif kind == "collab.awareness" and isinstance(data, bytes):
             owners = message.get("owners")
             shared.remote_awareness(data, owners if isinstance(owners, dict) else {})
+        elif kind == "collab.agent" and isinstance(message.get("client"), int):
+            state = message.get("state")
+            hold_s = message.get("hold_s")
+            if isinstance(state, dict) and isinstance(hold_s, int | float):
+                shared.agent_awareness(message["client"], state, min(float(hold_s), 60.0))
         elif kind == "collab.close":
             self.spawn(
                 self.shut(

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 from uuid import UUID
 
 from channels.db import database_sync_to_async
 from django.db import transaction
 from pycrdt import Doc, YSyncMessageType
 
-from editor.collab import hub, relay, store
+from editor.collab import conf, hub, relay, store
+from editor.collab.agents import agent_client_id, agent_state, changed_range_cursor
 from editor.collab.documents import document_lock, document_text_mirror, text_of
 from editor.collab.edits import apply_text_edits, text_edits
 from editor.collab.protocol import sync_message
@@ -33,7 +35,9 @@ FILE_DELETED = "This file was deleted."
 FILE_NOT_TEXT = "This file is no longer a text document."
 
 
-def doc_text_replace(*, doc_id: UUID, text: str, origin: str) -> bytes | None:
+def doc_text_replace(
+    *, doc_id: UUID, text: str, origin: str, presence: dict[str, Any] | None = None
+) -> bytes | None:
     """Make a document's text `text` through the smallest Yjs edit; returns that update.
 
     `origin` names the writer for logs ("api", "upload", "task:12"). The caller validates
@@ -41,6 +45,10 @@ def doc_text_replace(*, doc_id: UUID, text: str, origin: str) -> bytes | None:
     opened) gets no update, only its file row: its first load builds from the row's text.
     Concurrent edits elsewhere in the file survive; a range that both this write and
     someone else changed keeps both, as Yjs merges them.
+
+    `presence` ({"task", "name", "started_by"}) names the writer to the people who have the
+    document open: after the commit its cursor shows over the changed range for a few
+    seconds (editor/collab/agents.py).
     """
     update: bytes | None = None
     with transaction.atomic():
@@ -64,6 +72,11 @@ def doc_text_replace(*, doc_id: UUID, text: str, origin: str) -> bytes | None:
                 transaction.on_commit(
                     lambda: _deliver(doc_id=doc_id, update=sent, origin=origin), robust=True
                 )
+                if presence is not None:
+                    state = agent_state(presence, changed_range_cursor(doc, edits, text))
+                    transaction.on_commit(
+                        lambda: _show_agent(doc_id=doc_id, state=state), robust=True
+                    )
         document_text_mirror(doc_id=doc_id, text=text)
     return update
 
@@ -109,6 +122,18 @@ def _deliver(*, doc_id: UUID, update: bytes, origin: str) -> None:
             sender = shared.hub.id  # that hub skips the relayed copy
     log.debug("%s changed %s; relaying", origin, doc_id)
     _publish(doc_id, origin=sender, item={"type": "collab.update", "data": update})
+
+
+def _show_agent(*, doc_id: UUID, state: dict[str, Any]) -> None:
+    """Every process holding the document shows the writer's state, then drops it."""
+    hold_s = conf.agent_hold_seconds()
+    item = {"type": "collab.agent", "client": agent_client_id(), "state": state, "hold_s": hold_s}
+    sender = "service:agent"
+    shared = hub.attached(doc_id)
+    if shared is not None:
+        shared.hub.call_soon(shared.agent_awareness_async(item["client"], state, hold_s))
+        sender = shared.hub.id  # that hub skips the relayed copy
+    _publish(doc_id, origin=sender, item=item)
 
 
 def _close_everywhere(*, doc_ids: list[UUID], reason: str) -> None:

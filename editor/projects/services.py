@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -138,11 +139,13 @@ def file_write(
     text: str,
     expected_sha256: str | None = None,
     origin: str | None = None,
+    presence: dict[str, Any] | None = None,
 ) -> ProjectFile:
     """Replace an editable file's text; `expected_sha256` turns a lost update into Conflict.
 
     `origin` names the writer in the document's history (default: the API user), e.g.
-    "task:<id>" when a deep task's changeset is applied.
+    "task:<id>" when a deep task's changeset is applied; `presence` shows that writer's
+    cursor to people with the file open (collab's `doc_text_replace`).
 
     The change reaches the live document as the smallest edit, so people typing in the
     file elsewhere keep their edits (a full replacement would wipe them). `expected_sha256`
@@ -163,7 +166,9 @@ def file_write(
                 f"{shown(target.path)} changed since you read it. Reload it and try again.",
                 code="stale",
             )
-    doc_text_replace(doc_id=target.doc_id, text=text, origin=origin or f"api:{actor.pk}")
+    doc_text_replace(
+        doc_id=target.doc_id, text=text, origin=origin or f"api:{actor.pk}", presence=presence
+    )
     target.text = text
     target.size = len(data)
     target.sha256 = hashlib.sha256(data).hexdigest()

@@ -124,6 +124,9 @@ const handlers = {
     const note = message.role === "viewer" ? "You can now only view this room." : `You are now ${message.role} of this room.`;
     banner.show("info", `Your role changed. ${note}`);
   },
+  "agent.presence"(message) {
+    presence.agent(message);
+  },
   "room.renamed"(message) {
     root.querySelector("[data-room-name]").textContent = message.name;
     document.title = `${message.name} · Flint`;

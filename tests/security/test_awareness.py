@@ -18,6 +18,7 @@ from editor.accounts.services import profile_update
 from editor.accounts.tokens import token_create
 from editor.collab.awareness import MAX_CLIENTS_PER_CONNECTION, MAX_STATE_BYTES
 from editor.collab.protocol import awareness_message
+from editor.collab.services import doc_text_replace
 from tests.collab.yclient import text_file, token_doc_client
 from tests.support.models import simulator_start, simulator_tiers
 from tests.support.sockets import room_socket
@@ -173,6 +174,36 @@ async def test_one_connection_cannot_speak_for_many_client_ids(cast, main_py):
     others = set(alice.awareness.states) - {alice.doc.client_id}
     assert others == {base + offset for offset in range(MAX_CLIENTS_PER_CONNECTION)}
     for ws in (alice_ws, bob_ws):
+        await ws.disconnect()
+
+
+async def test_nobody_can_speak_for_or_remove_an_agents_presence(cast, main_py, settings):
+    """A task's named cursor (the server's own client id) cannot be forged or removed."""
+    settings.FLINT_COLLAB_AGENT_HOLD_SECONDS = 60  # it stays for the whole test
+    carol_ws, carol = await token_doc_client(cast.carol, main_py.doc_id)
+    bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
+    presence = {"task": 7, "name": "task #7, started by Alice", "started_by": "alice"}
+    await sync_to_async(doc_text_replace)(
+        doc_id=main_py.doc_id, text="def main():\n    return 1\n", origin="task:7",
+        presence=presence,
+    )  # fmt: skip
+
+    def agent_ids(client) -> list[int]:
+        return [c for c, s in client.awareness.states.items() if s and s["user"].get("agent")]
+
+    await carol.pump_until(lambda: bool(agent_ids(carol)))
+    (agent_id,) = agent_ids(carol)
+    shown = dict(carol.awareness.states[agent_id])
+    assert shown["user"]["name"] == "task #7, started by Alice"
+    await bob.pump_until(lambda: agent_id in bob.awareness.states)
+
+    forged = {"user": {"name": "task #7, started by Alice"}, "cursor": "forged"}
+    await bob.send(_forged_update(agent_id, forged))
+    await bob.send(_forged_update(agent_id, None, clock=60))
+    await bob.set_cursor({"name": "Bob"})
+    await carol.pump_until(lambda: bob.doc.client_id in carol.awareness.states)
+    assert carol.awareness.states[agent_id] == shown  # neither taken over nor removed
+    for ws in (carol_ws, bob_ws):
         await ws.disconnect()
 
 

@@ -7,7 +7,24 @@ export class PresenceList {
     this.count = count;
     this.empty = empty;
     this.people = new Map(); // user id -> { who, conns: Map conn -> "browser" | "terminal" }
+    this.agents = new Map(); // task id -> { name, paths, active, timer }: tasks writing now
     this.meId = null;
+  }
+
+  /** An `agent.presence` event: a task's changes are being applied (active), or were. It
+   * stays listed `hold_s` after, as long as its cursor stays in the documents. */
+  agent({ task, name, paths, active, hold_s: holdS }) {
+    const known = this.agents.get(task);
+    if (known) clearTimeout(known.timer);
+    const entry = { name: String(name), paths: Array.isArray(paths) ? paths.map(String) : [], active: Boolean(active), timer: null };
+    if (!entry.active) {
+      entry.timer = setTimeout(() => {
+        this.agents.delete(task);
+        this.render(this.lastEmpty);
+      }, Math.max(0, Number(holdS) || 0) * 1000);
+    }
+    this.agents.set(task, entry);
+    this.render(this.lastEmpty);
   }
 
   setMe(id) {
@@ -37,15 +54,39 @@ export class PresenceList {
   }
 
   render(emptyText = "Nobody is here.") {
+    this.lastEmpty = emptyText;
     const entries = [...this.people.values()].sort((a, b) => {
       if (a.who.id === this.meId) return -1;
       if (b.who.id === this.meId) return 1;
       return a.who.name.localeCompare(b.who.name);
     });
-    this.list.replaceChildren(...entries.map((entry) => this.item(entry)));
+    const agents = [...this.agents.entries()].map(([task, agent]) => this.agentItem(task, agent));
+    this.list.replaceChildren(...entries.map((entry) => this.item(entry)), ...agents);
     this.count.textContent = String(entries.length);
     this.empty.hidden = entries.length > 0;
     this.empty.textContent = emptyText;
+  }
+
+  agentItem(task, { name, paths, active }) {
+    const li = document.createElement("li");
+    li.className = "agent";
+    li.dataset.agentTask = String(task);
+    const avatar = document.createElement("span");
+    avatar.className = "avatar agent-avatar";
+    avatar.setAttribute("aria-hidden", "true");
+    avatar.textContent = "⚙";
+    const text = document.createElement("span");
+    text.className = "who-text";
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = name;
+    const where = document.createElement("span");
+    where.className = "where";
+    const files = paths.length === 1 ? paths[0] : `${paths.length} files`;
+    where.textContent = active ? `applying ${files}` : `applied ${files}`;
+    text.append(who, where);
+    li.append(avatar, text);
+    return li;
   }
 
   item({ who, conns }) {

@@ -61,6 +61,15 @@ export class TasksApi {
     return this.request("POST", `/tasks/${taskId}/pick`);
   }
 
+  /** The room's applied change sets, newest first (docs/AGENTS.md, "Checkpoints"). */
+  checkpoints() {
+    return this.request("GET", "/checkpoints");
+  }
+
+  undoCheckpoint(checkpointId) {
+    return this.request("POST", `/checkpoints/${checkpointId}/undo`);
+  }
+
   reviewFile(path) {
     return this.request("POST", "/reviews", { target: "file", path });
   }

@@ -3,6 +3,7 @@
 // review comments in the editor gutter. Everything is started and acted on through the
 // API (docs/AGENTS.md); the room socket's task.* and review.* events only tell us what
 // happened (docs/PROTOCOL.md, "Deep tasks"), so a reload reads the same state back.
+import { CheckpointTimeline } from "./checkpoints.js";
 import { ReviewComments } from "./comments.js";
 import { ACTIVE, ago, duration, h, isStale, statusBadge, taskSeconds, tokens } from "./format.js";
 import { TaskSheet } from "./sheet.js";
@@ -25,6 +26,12 @@ export class TasksPanel {
     this.comments = new ReviewComments({ api: this.api, editor, canEdit: () => this.canEdit() });
     this.comments.addEventListener("error", ({ detail }) => this.editorNote(detail.message, "error"));
     this.sheet = new TaskSheet({ host: editor.root, api: this.api, comments: this.comments, panel: this });
+    this.checkpoints = new CheckpointTimeline({
+      root,
+      api: this.api,
+      canEdit: () => this.canEdit(),
+      onOpenTask: (id) => this.openTask(id),
+    });
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.start();
@@ -71,6 +78,7 @@ export class TasksPanel {
     this.root.querySelector("[data-task-viewer-note]").hidden = edit;
     this.reviewButton.hidden = !edit;
     this.renderList();
+    this.checkpoints.render();
     if (this.sheet.detail) this.sheet.render();
   }
 
@@ -81,7 +89,7 @@ export class TasksPanel {
 
   async connected() {
     // First load, and after a reconnect: catch up with what happened meanwhile.
-    await Promise.all([this.reload(), this.comments.load()]);
+    await Promise.all([this.reload(), this.comments.load(), this.checkpoints.load()]);
     if (this.sheet.taskId !== null) this.sheet.refetch();
   }
 
@@ -294,6 +302,7 @@ export class TasksPanel {
       this.sheet.onOutput(frame);
     } else if (frame.type === "task.changes") {
       this.sheet.onChanges(frame);
+      this.checkpoints.changed();
     } else if (frame.type === "review.status") {
       this.onReviewStatus(frame.run);
     } else if (frame.type === "review.comments") {

@@ -33,6 +33,7 @@ import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
 import * as Y from "yjs";
 
 import { guardAwarenessColors, safeColor } from "../../common/color.js";
+import { agentCursors } from "./agents.js";
 import { languageExtension } from "./languages.js";
 
 // Close codes after which reconnecting cannot help (editor/core/closecodes.py).
@@ -133,6 +134,7 @@ export class DocSession extends EventTarget {
           this.language.of(languageExtension(file.language)),
           this.editable.of(this.editableExtension(readOnly)),
           yCollab(this.ytext, this.awareness, { undoManager: this.undoManager }),
+          agentCursors(this.awareness, this.ydoc),
           EditorView.updateListener.of((update) => {
             if (update.selectionSet || update.docChanged) this.emit("cursor", this.cursorInfo());
           }),
@@ -195,7 +197,8 @@ export class DocSession extends EventTarget {
   peers() {
     const out = [];
     for (const [clientId, state] of this.awareness.getStates()) {
-      if (clientId === this.ydoc.clientID || !state.user) continue;
+      // A deep task's presence (editor/agents.js draws it) is not a person to follow.
+      if (clientId === this.ydoc.clientID || !state.user || state.user.agent) continue;
       out.push({ clientId, ...state });
     }
     return out;
