@@ -20,6 +20,7 @@ from editor.api.ws_auth import access_recheck
 from editor.collab import conf
 from editor.collab.awareness import awareness_user
 from editor.collab.documents import DocumentInfo, document_get
+from editor.collab.fanout import wire_of
 from editor.collab.hub import SharedDoc, hub
 from editor.collab.protocol import QUERY_AWARENESS, ProtocolError, parse
 from editor.core import closecodes
@@ -53,12 +54,16 @@ class DocConsumer(AsyncWebsocketConsumer):
     info: DocumentInfo | None = None
     role: EffectiveRoomRole | None = None
     closed = False
+    wire = None  # set in connect() (fanout.wire_of)
 
     async def connect(self) -> None:
         self.groups_joined: list[str] = []
         self.awareness_ids: set[int] = set()
+        self.awareness_texts: dict[bytes, bytes] = {}
         self.dropped_updates = 0
         await self.accept()
+        # The daphne socket the hub's fan-out writes to (None under a test communicator).
+        self.wire = wire_of(self.base_send)
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             code = self.scope.get("auth_close_code", closecodes.NOT_AUTHENTICATED)
