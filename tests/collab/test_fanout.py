@@ -10,13 +10,16 @@ consumer.send() fallback.
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import pytest
 from autobahn.websocket.protocol import WebSocketProtocol
 from channels.sessions import InstanceSessionWrapper
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketFactory
-from twisted.internet.testing import StringTransport
+from twisted.internet import tcp
+from twisted.internet.protocol import Protocol
+from twisted.internet.testing import MemoryReactor, StringTransport
 
 from editor.collab.fanout import frame, wire_of, write
 
@@ -75,3 +78,24 @@ def test_nothing_is_written_to_a_closing_socket():
     protocol.state = WebSocketProtocol.STATE_CLOSING
     assert write(protocol, frame(PAYLOAD)) is False
     assert protocol.transport.value() == b""
+
+
+def test_a_frame_goes_straight_to_an_idle_socket_and_through_twisted_when_it_is_busy():
+    """daphne's TCP transport: sent at once when its buffer is empty, else queued behind it."""
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    reactor = MemoryReactor()
+    transport = tcp.Server(ours, Protocol(), ("127.0.0.1", 1), None, 1, reactor)
+    protocol = _open_protocol()
+    protocol.transport = transport
+    prepared = frame(PAYLOAD)
+    assert write(protocol, prepared)
+    assert theirs.recv(100) == prepared.payloadHybi  # no event-loop turn needed
+    assert transport not in reactor.getWriters()
+    transport.write(b"pending")  # something already waits in Twisted's buffer
+    write(protocol, prepared)
+    assert transport._tempDataBuffer == [b"pending", prepared.payloadHybi]
+    transport.doWrite()
+    assert theirs.recv(100) == b"pending" + prepared.payloadHybi
+    ours.close()
+    theirs.close()
