@@ -78,6 +78,9 @@ class SharedDoc:
         self.peers: set[Peer] = set()
         self.ready = False  # set once the stored updates are in: readers wait for that
         self.closed = False  # the file was deleted: drop whatever still arrives
+        # The file behind it (documents.DocumentInfo), kept by the first socket's join so
+        # that later joins skip the lookup; a deleted file's document is shut, not reused.
+        self.info: Any = None
         self.appended_since_compaction = 0
         self._inflight: set[asyncio.Future[None]] = set()
         self._compactor: asyncio.Task[None] | None = None
@@ -269,6 +272,13 @@ class Hub:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    def info_of(self, doc_id: UUID) -> Any:
+        """The DocumentInfo of a document loaded here (None if not open or not loaded)."""
+        shared = self.docs.get(doc_id)
+        if shared is None or not shared.ready or shared.closed:
+            return None
+        return shared.info
 
     async def open(self, doc_id: UUID, *, text: str, peer: Peer) -> SharedDoc:
         """The live document, loaded on first use; `peer` is attached to it."""
