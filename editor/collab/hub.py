@@ -27,7 +27,7 @@ from uuid import UUID
 from channels.db import database_sync_to_async
 from pycrdt import Awareness, Doc, Text, YSyncMessageType
 
-from editor.collab import conf, fanout, store
+from editor.collab import conf, store
 from editor.collab.awareness import MAX_FRAME_BYTES, MAX_STATE_BYTES, Owners
 from editor.collab.documents import TEXT_NAME, document_text_mirror, text_of
 from editor.collab.protocol import (
@@ -38,6 +38,7 @@ from editor.collab.protocol import (
     sync_message,
 )
 from editor.collab.relay import Relay
+from editor.core import fanout
 from editor.collab.writer import UpdateWriter
 
 log = logging.getLogger(__name__)

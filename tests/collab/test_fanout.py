@@ -1,4 +1,4 @@
-"""The fan-out's direct write (editor/collab/fanout.py) against daphne's and autobahn's own
+"""The fan-out's direct write (editor/core/fanout.py) against daphne's and autobahn's own
 classes: it finds the socket behind the `send` daphne gives an application, and it puts
 on the wire exactly the bytes autobahn's sendMessage would.
 
@@ -21,7 +21,7 @@ from twisted.internet import tcp
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import MemoryReactor, StringTransport
 
-from editor.collab.fanout import frame, wire_of, write
+from editor.core.fanout import frame, wire_of, write
 
 PAYLOAD = bytes([0, 2, 3]) + b"\x01\x02\x03"  # a y-websocket sync update frame's body
 

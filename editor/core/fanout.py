@@ -8,8 +8,9 @@ debug off) -> the Twisted transport. py-spy put that chain at ~45 % of an idle d
 CPU with 1,000 stock clients (each awareness heartbeat goes to nine peers), ~59 us per
 peer against Node's ~22 us.
 
-So the hub frames a message ONCE (autobahn's own `PreparedMessage`, the object autobahn
-provides for broadcast) and writes those bytes straight to each peer's Twisted transport.
+So the collab hub and the room hub (editor/rooms/hub.py) frame a message ONCE (autobahn's
+own `PreparedMessage`, the object autobahn provides for broadcast) and write those bytes
+straight to each peer's Twisted transport.
 This goes below Channels' public API (docs/PROTOCOL.md, "Fan-out"): the daphne protocol
 of a socket is the first argument of the `send` callable daphne hands the application
 (`functools.partial(Server.handle_reply, protocol)`), behind Channels' session wrapper
@@ -60,9 +61,10 @@ def wire_of(send: Any) -> WebSocketProtocol | None:
     return protocol
 
 
-def frame(message: bytes) -> PreparedMessage:
-    """The message as one unmasked binary WebSocket frame (server to client), built once."""
-    return PreparedMessage(message, isBinary=True, applyMask=False, doNotCompress=False)
+def frame(message: bytes, *, binary: bool = True) -> PreparedMessage:
+    """The message as one unmasked WebSocket frame (server to client), built once: binary
+    (documents' Yjs messages) or text (the room socket's JSON, UTF-8 encoded)."""
+    return PreparedMessage(message, isBinary=binary, applyMask=False, doNotCompress=False)
 
 
 def write(protocol: WebSocketProtocol, prepared: PreparedMessage) -> bool:
