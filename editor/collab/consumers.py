@@ -20,11 +20,11 @@ from editor.accounts.sockets import user_group
 from editor.collab import conf, join_cache
 from editor.collab.awareness import awareness_user
 from editor.collab.documents import DocumentInfo, document_get
-from editor.core.fanout import wire_of
 from editor.collab.hub import SharedDoc, hub
 from editor.collab.protocol import QUERY_AWARENESS, ProtocolError, parse
 from editor.core import closecodes
 from editor.core.errors import NotFound
+from editor.core.fanout import wire_of
 from editor.rooms.permissions import EffectiveRoomRole, room_role
 from editor.rooms.recheck import access_recheck
 

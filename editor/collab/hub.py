@@ -38,8 +38,8 @@ from editor.collab.protocol import (
     sync_message,
 )
 from editor.collab.relay import Relay
-from editor.core import fanout
 from editor.collab.writer import UpdateWriter
+from editor.core import fanout
 
 log = logging.getLogger(__name__)
 

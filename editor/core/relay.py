@@ -200,6 +200,20 @@ class Relay:
                     self._outbox[key] = queue
                 await asyncio.sleep(_RETRY_S)
 
+    async def idle(self) -> None:
+        """Nothing is subscribed any more: let go of the subscription's connection (a
+        later subscribe() opens a new one)."""
+        async with self._commands:
+            reader, pubsub = self._reader, self._pubsub
+            self._reader = self._pubsub = None
+            if reader is not None and not reader.done():
+                reader.cancel()
+                with contextlib.suppress(BaseException):
+                    await reader
+            if pubsub is not None:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
     async def close(self) -> None:
         """Send what is queued (briefly), then let go of the subscription."""
         if self._flusher is not None and not self._flusher.done():
