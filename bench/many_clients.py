@@ -257,7 +257,7 @@ def run_phase(
             # 0: no extra renewals, only y-protocols' own (every 15 s per client).
             "awarenessMs": args.awareness_ms or min(int(args.hold_s * 1000) * 10, 2**31 - 1),
             "typistsPerDoc": args.typists,
-            "keysPerSecond": 2,
+            "keysPerSecond": args.keys_per_second,
             "settleMs": args.settle_ms,
             "editAfterHold": True,
         }
@@ -316,6 +316,16 @@ def run_phase(
         "diverged_docs": len(result.get("diverged", [])),
         "edit_after_hold": result.get("edit"),
         "edit_settled_ms": result.get("settledMs"),
+        "typed": result.get("typed"),
+        # Keystrokes that reached another client (each typed key x the doc's other clients),
+        # timed from the typist's insert to that client's copy (same Node process).
+        "delivered_updates": result.get("delivered"),
+        "keystroke_latency_ms": result.get("latency"),
+        "cpu_ms_per_delivered_update": (
+            round(10 * sum(cpu_hold[k] for k in server_keys) * hold_s / result["delivered"], 4)
+            if result.get("delivered")
+            else None
+        ),
         "hold_s": round(hold_s, 1),
         # The headline: the servers' CPU over the hold, % of one core (two daphnes: sum).
         "idle_cpu_pct": round(sum(cpu_hold[k] for k in server_keys), 2),
@@ -411,6 +421,7 @@ def main() -> None:
         help="extra awareness renewals by the load client (0: only y-websocket's own, 15 s)",
     )
     parser.add_argument("--typists", type=int, default=0, help="typists per document (not idle)")
+    parser.add_argument("--keys-per-second", type=float, default=2, help="each typist's rate")
     parser.add_argument("--settle-ms", type=int, default=15000)
     parser.add_argument("--phases", default="node,flint_1,flint_2")
     parser.add_argument("--nice", type=int, default=0, help="niceness of servers and clients")
@@ -592,6 +603,7 @@ def main() -> None:
         if args.awareness_ms
         else "y-websocket's own renewal only (every 15 s per client)",
         "typists_per_doc": args.typists,
+        "keys_per_second": args.keys_per_second,
         "database": "given --database-url" if args.database_url else "SQLite (fresh, WAL)",
         "redis": "given --redis-url" if args.redis_url else "embedded (unix socket)",
         "cpus": {"load client": sorted(client_cpus), "servers and Redis": sorted(server_cpus)},

@@ -37,6 +37,12 @@ def pytest_configure(config: pytest.Config) -> None:
     import django
 
     django.setup()
+    # The ASGI app's import runs django.setup() again, and with it dictConfig(LOGGING),
+    # which replaces the root logger's handlers. Imported lazily by the first socket test,
+    # it did that mid-test and took pytest's capture handler with it: that test's caplog
+    # saw nothing (tests/collab/test_relay.py failed when run alone). Import it here, once,
+    # before pytest installs its handlers.
+    import webapp.asgi  # noqa: F401
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

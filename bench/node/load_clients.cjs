@@ -8,7 +8,10 @@
 //     two servers every doc has clients on both), spread over joinMs;
 //   - every provider renews its awareness state each awarenessMs (y-websocket's own
 //     heartbeat is every 15 s: a shorter period compresses time);
-//   - typistsPerDoc providers of each doc type keysPerSecond characters a second;
+//   - typistsPerDoc providers of each doc type keysPerSecond characters a second; every
+//     other client of the doc times each keystroke from the typist's insert to its own
+//     copy (same process, same clock: the Yjs id of each character, client and clock,
+//     names the keystroke), reported as latency {n, p50, p99, max} and `delivered`;
 //   - after holdMs, typing stops and every doc must converge within settleMs;
 //   - editAfterHold (optional): after the hold, the first client of every doc (on the
 //     first server) inserts a line no one has seen; the result says how many clients,
@@ -30,6 +33,10 @@ const closes = {}
 const errors = { count: 0 }
 let ending = false
 let typed = 0
+// Keystroke timing: "<client id>:<clock>" of each typed character -> when it was typed.
+const typedAt = new Map()
+const latencies = []
+let measuring = false
 
 function open (docId, index, position) {
   const doc = new Y.Doc()
@@ -50,6 +57,16 @@ function open (docId, index, position) {
   })
   provider.on('connection-error', () => { if (!ending) errors.count += 1 })
   provider.awareness.setLocalStateField('user', { name: 'load ' + index })
+  doc.on('afterTransaction', (tr) => {
+    if (tr.local || !measuring) return
+    const now = performance.now()
+    tr.afterState.forEach((after, id) => {
+      for (let clock = tr.beforeState.get(id) || 0; clock < after; clock++) {
+        const at = typedAt.get(id + ':' + clock)
+        if (at !== undefined) latencies.push(now - at)
+      }
+    })
+  })
   clients.push(client)
   return client
 }
@@ -79,15 +96,25 @@ async function main () {
   for (const docId of config.docs) {
     typists.push(...clients.filter((c) => c.docId === docId).slice(0, config.typistsPerDoc))
   }
-  const typing = setInterval(() => {
-    for (const c of typists) {
+  measuring = true
+  // Each typist on its own timer, spread over the key interval (people do not type in step).
+  const period = 1000 / config.keysPerSecond
+  const timers = typists.map((c, i) => {
+    const key = () => {
       const text = c.doc.getText('content')
+      const clock = Y.getState(c.doc.store, c.doc.clientID)
+      typedAt.set(c.doc.clientID + ':' + clock, performance.now())
       text.insert(text.length, 'x')
       typed += 1
     }
-  }, 1000 / config.keysPerSecond)
+    let timer = null
+    const first = setTimeout(() => { key(); timer = setInterval(key, period) }, (i * period) / Math.max(typists.length, 1))
+    return () => { clearTimeout(first); if (timer) clearInterval(timer) }
+  })
   await sleep(config.holdMs)
-  clearInterval(typing)
+  for (const stop of timers) stop()
+  await sleep(typists.length ? 1000 : 0) // the last keystrokes in flight
+  measuring = false
   clearInterval(heartbeat)
 
   const markers = {}
@@ -130,8 +157,12 @@ async function main () {
   const diverged = Object.entries(texts).filter(([, s]) => s.size > 1).map(([d]) => d)
   const lengths = {}
   for (const [docId, s] of Object.entries(texts)) lengths[docId] = [...s].map((t) => t.length)
+  latencies.sort((x, y) => x - y)
+  const pct = (q) => latencies.length ? Math.round(100 * latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]) / 100 : null
   say({
     event: 'result',
+    delivered: latencies.length,
+    latency: { n: latencies.length, p50: pct(0.5), p99: pct(0.99), max: pct(1) },
     clients: clients.length,
     connected: clients.filter((c) => c.provider.wsconnected).length,
     closes,

@@ -66,6 +66,19 @@ def _over_limit(client_ip: str) -> bool:
     return int(count) >= _limit()
 
 
+async def over_limit(client_ip: str | None) -> bool:
+    """_over_limit from the event loop (no trip to the sync thread): a socket whose token's
+    verdict is kept (token_cache.py) is still refused while its address is over the cap."""
+    if _limit() <= 0:
+        return False
+    try:
+        count = await _COUNT.run(keys=[_key(client_ip or "unknown")], args=[time.time(), _WINDOW_S])
+    except redis.RedisError:
+        log.warning("auth throttle: Redis unreachable, not counting", exc_info=True)
+        return False
+    return int(count) >= _limit()
+
+
 def _record_failure(client_ip: str) -> None:
     if _limit() <= 0:
         return

@@ -34,7 +34,12 @@ from django.contrib.auth.models import AnonymousUser
 from django.http.request import split_domain_port, validate_host
 from django.utils.crypto import constant_time_compare
 
-from editor.accounts.throttle import TooManyFailures, token_authenticate_throttled
+from editor.accounts import token_cache
+from editor.accounts.throttle import (
+    TooManyFailures,
+    over_limit,
+    token_authenticate_throttled,
+)
 from editor.accounts.tokens import token_still_valid
 from editor.core import closecodes
 from editor.core.errors import NotAuthenticated
@@ -43,8 +48,19 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 SESSION_ENDED = "Your session has ended. Log in again."
 
 
+async def _authenticate_token(raw: str, client_ip: str | None) -> dict[str, Any]:
+    """The scope fields of a ?token= socket: from the kept verdict of a token in use here
+    (token_cache.py; the failed-attempt cap still asked), else from the database."""
+    kept = token_cache.lookup(raw)
+    if kept is not None and not await over_limit(client_ip):
+        token_id, user = kept
+        return {"user": user, "auth_error": None, "auth_token_id": token_id}
+    return await _authenticate_token_read(raw, client_ip)
+
+
 @database_sync_to_async
-def _authenticate_token(raw: str, client_ip: str | None) -> dict[str, Any]:
+def _authenticate_token_read(raw: str, client_ip: str | None) -> dict[str, Any]:
+    read_at = token_cache.generation()
     try:
         token = token_authenticate_throttled(raw, client_ip=client_ip)
     except TooManyFailures as exc:
@@ -55,6 +71,7 @@ def _authenticate_token(raw: str, client_ip: str | None) -> dict[str, Any]:
         }
     except NotAuthenticated as exc:
         return {"user": AnonymousUser(), "auth_error": exc.message}
+    token_cache.keep(raw, token, read_at=read_at)
     return {"user": token.user, "auth_error": None, "auth_token_id": token.pk}
 
 
@@ -144,7 +161,14 @@ class WebSocketAuth:
             client = scope.get("client") or (None,)
             found = await _authenticate_token(tokens[0], client[0])
             scope = dict(scope, **found, auth_method="token")
-            return await self.token_app(scope, receive, send)
+            user = found["user"]
+            if not user.is_authenticated:
+                return await self.token_app(scope, receive, send)
+            token_cache.hold(user.pk)  # for as long as this socket is open
+            try:
+                return await self.token_app(scope, receive, send)
+            finally:
+                token_cache.release(user.pk)
         scope = dict(scope, auth_method="session")
         return await self.cookie_app(scope, receive, send)
 

@@ -24,7 +24,7 @@ import logging
 import re
 from typing import Any, Protocol
 
-from editor.collab.protocol import AwarenessEntry
+from editor.collab.protocol import AwarenessEntry, state_json
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,8 @@ MAX_STATE_BYTES = 8 * 1024
 MAX_CLIENTS_PER_CONNECTION = 4
 # An awareness frame that cannot be within the two limits above is dropped unread.
 MAX_FRAME_BYTES = MAX_CLIENTS_PER_CONNECTION * (MAX_STATE_BYTES + 32) + 8
+# State texts a connection keeps the relayed JSON of (a page has one or two current ones).
+_TEXTS_KEPT = 8
 
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 FALLBACK_COLOR = "#64748b"
@@ -47,6 +49,8 @@ class Speaker(Protocol):
     user_id: int
     awareness_user: dict[str, Any]
     awareness_ids: set[int]
+    # The JSON this server relayed for each state text the connection sent (see admit).
+    awareness_texts: dict[bytes, bytes]
 
 
 def awareness_user(*, user_id: int, username: str, name: str, color: str) -> dict[str, Any]:
@@ -79,9 +83,15 @@ class Owners:
 
     def admit(
         self, entries: list[AwarenessEntry], origin: Speaker
-    ) -> list[tuple[int, int, dict[str, Any] | None]]:
-        """The entries `origin` may send, with their `user` set by the server."""
-        kept: list[tuple[int, int, dict[str, Any] | None]] = []
+    ) -> list[tuple[int, int, bytes | None]]:
+        """The entries `origin` may send, as the JSON text the server relays (their `user`
+        set by the server).
+
+        y-protocols renews a client's state every 15 s with the same text and a higher
+        clock: the connection keeps the JSON it was turned into, so a heartbeat is relayed
+        without building and encoding the state again.
+        """
+        kept: list[tuple[int, int, bytes | None]] = []
         for entry in entries:
             if not self._may_speak(entry, origin):
                 continue
@@ -97,7 +107,13 @@ class Owners:
             self.local[client] = origin
             self.remote.pop(client, None)
             origin.awareness_ids.add(client)
-            kept.append((client, entry.clock, {**entry.state, "user": origin.awareness_user}))
+            text = origin.awareness_texts.get(entry.raw)
+            if text is None:
+                text = state_json({**entry.state, "user": origin.awareness_user})
+                if len(origin.awareness_texts) >= _TEXTS_KEPT:
+                    origin.awareness_texts.clear()
+                origin.awareness_texts[entry.raw] = text
+            kept.append((client, entry.clock, text))
         return kept
 
     def _may_speak(self, entry: AwarenessEntry, origin: Speaker) -> bool:
@@ -128,7 +144,7 @@ class Owners:
                 del self.local[client]
         return ids
 
-    def owners_of(self, kept: list[tuple[int, int, dict[str, Any] | None]]) -> dict[str, int]:
+    def owners_of(self, kept: list[tuple[int, int, bytes | None]]) -> dict[str, int]:
         """Client id -> user id of the states in `kept`, for the relay to other processes."""
         out = {}
         for client, _, state in kept:

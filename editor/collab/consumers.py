@@ -17,13 +17,14 @@ from pycrdt import YMessageType, YSyncMessageType
 
 from editor.accounts.services import profile_get
 from editor.accounts.sockets import user_group
-from editor.collab import conf
+from editor.collab import conf, join_cache
 from editor.collab.awareness import awareness_user
 from editor.collab.documents import DocumentInfo, document_get
 from editor.collab.hub import SharedDoc, hub
 from editor.collab.protocol import QUERY_AWARENESS, ProtocolError, parse
 from editor.core import closecodes
 from editor.core.errors import NotFound
+from editor.core.fanout import wire_of
 from editor.rooms.permissions import EffectiveRoomRole, room_role
 from editor.rooms.recheck import access_recheck
 
@@ -32,20 +33,37 @@ _WRITERS = {EffectiveRoomRole.ADMIN, EffectiveRoomRole.EDITOR}
 # daphne (autobahn) only lets an application close with 1000 or 3000-4999, so not 1011.
 
 
+async def _join_lookup(doc_id, user) -> tuple[DocumentInfo | None, Any, dict[str, Any] | None]:
+    """(the document, the person's room role, their awareness `user`) for a join.
+
+    A document open here knows its file, and join_cache keeps the person's role and
+    profile while they hold a socket here: a warm join reads no database at all.
+    """
+    info = hub().info_of(doc_id)
+    if info is not None:
+        found, role = join_cache.role(user.pk, info.room.pk)
+        person = join_cache.person(user.pk)
+        if found and person is not None:
+            return info, role, person
+    return await _join_read(doc_id, user)
+
+
 @database_sync_to_async
-def _document_and_role(doc_id, user) -> tuple[DocumentInfo | None, EffectiveRoomRole | None]:
+def _join_read(doc_id, user) -> tuple[DocumentInfo | None, Any, dict[str, Any] | None]:
+    """The same from the database, in ONE trip to the sync thread."""
+    read_at = join_cache.generation(user.pk)
     info = document_get(doc_id=doc_id)
     if info is None:
-        return None, None
-    return info, room_role(user, info.room)
-
-
-@database_sync_to_async
-def _awareness_user(user) -> dict[str, Any]:
+        return None, None, None
+    role = room_role(user, info.room)
+    if role is None:
+        return info, None, None
     profile = profile_get(user=user)
-    return awareness_user(
+    person = awareness_user(
         user_id=user.pk, username=user.get_username(), name=profile.name, color=profile.cursor_color
     )
+    join_cache.keep(user.pk, info.room.pk, role, person, read_at=read_at)
+    return info, role, person
 
 
 class DocConsumer(AsyncWebsocketConsumer):
@@ -53,19 +71,29 @@ class DocConsumer(AsyncWebsocketConsumer):
     info: DocumentInfo | None = None
     role: EffectiveRoomRole | None = None
     closed = False
+    wire = None  # set in connect() (fanout.wire_of)
+    holding = False  # counted in join_cache.hold()
 
     async def connect(self) -> None:
         self.groups_joined: list[str] = []
         self.awareness_ids: set[int] = set()
+        self.awareness_texts: dict[bytes, bytes] = {}
         self.dropped_updates = 0
         await self.accept()
+        # The daphne socket the hub's fan-out writes to (None under a test communicator).
+        self.wire = wire_of(self.base_send)
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             code = self.scope.get("auth_close_code", closecodes.NOT_AUTHENTICATED)
             await self.refuse(code, self.scope.get("auth_error") or "")
             return
         doc_id = self.scope["url_route"]["kwargs"]["doc_id"]
-        self.info, role = await _document_and_role(doc_id, user)
+        # Into the person's group BEFORE the role is read (kept or not): a change of access
+        # committed from here on reaches this socket, whose handler re-checks, uncached.
+        group = user_group(user.pk)
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined.append(group)
+        self.info, role, person = await _join_lookup(doc_id, user)
         if self.info is None:
             await self.refuse(closecodes.NOT_FOUND, "No such document.")
             return
@@ -78,16 +106,16 @@ class DocConsumer(AsyncWebsocketConsumer):
         self.role = role
         # Every awareness state this socket relays says who it is from, in the server's words.
         self.user_id = user.pk
-        self.awareness_user = await _awareness_user(user)
-        # Removal from the room reaches every socket of the user through this group.
-        group = user_group(user.pk)
-        await self.channel_layer.group_add(group, self.channel_name)
-        self.groups_joined.append(group)
+        self.awareness_user = person
+        join_cache.hold(user.pk)
+        self.holding = True
         try:
             self.shared = await hub().open(doc_id, text=self.info.text, peer=self)
         except NotFound as exc:  # deleted between the lookup and the first load
             await self.refuse(closecodes.NOT_FOUND, exc.message)
             return
+        if self.shared.info is None:
+            self.shared.info = self.info
         await self.send(bytes_data=self.shared.sync_step1())
         awareness = self.shared.awareness_snapshot()
         if awareness is not None:
@@ -107,6 +135,9 @@ class DocConsumer(AsyncWebsocketConsumer):
         await self._leave()
 
     async def _leave(self) -> None:
+        if self.holding:
+            self.holding = False
+            join_cache.release(self.user_id)
         shared, self.shared = self.shared, None
         if shared is not None:
             await hub().release(shared, self)
@@ -177,6 +208,7 @@ class DocConsumer(AsyncWebsocketConsumer):
     async def access_changed(self, event: dict[str, Any]) -> None:
         if self.info is None or self.closed:
             return
+        join_cache.forget(self.user_id)  # before the re-check, so no join uses the old role
         problem, role = await access_recheck(self.info.room, self.scope)
         if problem is not None:
             await self.refuse(closecodes.NOT_AUTHENTICATED, problem)

@@ -40,6 +40,7 @@ from editor.collab.protocol import (
 )
 from editor.collab.relay import Relay
 from editor.collab.writer import UpdateWriter
+from editor.core import fanout
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,9 @@ class Peer(Protocol):
     user_id: int
     awareness_user: dict[str, Any]  # the `user` field the server puts in its states
     awareness_ids: set[int]  # the awareness client ids it speaks for (awareness.Owners)
+    awareness_texts: dict[bytes, bytes]  # its states' relayed JSON (awareness.Owners)
+    # Its daphne socket, written to directly by the fan-out (fanout.py); None elsewhere.
+    wire: Any
 
     async def send(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None: ...
 
@@ -76,6 +80,9 @@ class SharedDoc:
         self.peers: set[Peer] = set()
         self.ready = False  # set once the stored updates are in: readers wait for that
         self.closed = False  # the file was deleted: drop whatever still arrives
+        # The file behind it (documents.DocumentInfo), kept by the first socket's join so
+        # that later joins skip the lookup; a deleted file's document is shut, not reused.
+        self.info: Any = None
         self.appended_since_compaction = 0
         self._inflight: set[asyncio.Future[None]] = set()
         self._compactor: asyncio.Task[None] | None = None
@@ -138,7 +145,7 @@ class SharedDoc:
         except ValueError:
             log.warning("dropped an undecodable relayed update for %s", self.doc_id)
             return
-        self.hub.spawn(self.fanout(sync_message(YSyncMessageType.SYNC_UPDATE, update)))
+        self.fanout_soon(sync_message(YSyncMessageType.SYNC_UPDATE, update))
 
     async def client_awareness(self, payload: bytes, origin: Peer) -> None:
         """A client's awareness update: only its own ids, with the server's `user` in it."""
@@ -172,7 +179,7 @@ class SharedDoc:
             self.awareness.apply_awareness_update(update, "remote")
         except (ValueError, IndexError, RuntimeError, TypeError):
             return
-        self.hub.spawn(self.fanout(awareness_message(update)))
+        self.fanout_soon(awareness_message(update))
 
     def agent_awareness(self, client: int, state: dict[str, Any] | None, hold_s: float) -> None:
         """The server's own state for a writer (editor/collab/agents.py): set now, removed
@@ -199,13 +206,35 @@ class SharedDoc:
         self.agent_awareness(client, state, hold_s)
 
     async def fanout(self, message: bytes, exclude: Peer | None = None) -> None:
-        for peer in list(self.peers):
+        """Send `message` to every local peer but `exclude`: framed once, written to each
+        daphne socket directly (fanout.py); peers without one get consumer.send()."""
+        await _send_each(self._write_all(message, exclude), message)
+
+    def fanout_soon(self, message: bytes) -> None:
+        """fanout() from synchronous code (the relay's callbacks): no task unless a peer
+        needs consumer.send()."""
+        slow = self._write_all(message, None)
+        if slow:
+            self.hub.spawn(_send_each(slow, message))
+
+    def _write_all(self, message: bytes, exclude: Peer | None) -> list[Peer]:
+        """Write to every peer with a wire; the peers that need consumer.send()."""
+        prepared = None
+        slow = []
+        for peer in self.peers:
             if peer is exclude:
                 continue
+            wire = peer.wire
+            if wire is None:
+                slow.append(peer)
+                continue
+            if prepared is None:
+                prepared = fanout.frame(message)
             try:
-                await peer.send(bytes_data=message)
+                fanout.write(wire, prepared)
             except Exception:  # a closing socket must not stop the others
-                log.debug("send to a closing peer failed", exc_info=True)
+                log.debug("write to a closing peer failed", exc_info=True)
+        return slow
 
     # --- persistence --------------------------------------------------------------------
 
@@ -237,6 +266,14 @@ class SharedDoc:
             log.exception("compaction of %s failed; the log is intact", self.doc_id)
 
 
+async def _send_each(peers: list[Peer], message: bytes) -> None:
+    for peer in peers:
+        try:
+            await peer.send(bytes_data=message)
+        except Exception:  # a closing socket must not stop the others
+            log.debug("send to a closing peer failed", exc_info=True)
+
+
 def _compact_and_mirror(*, doc_id: UUID) -> None:
     """Compact, then refresh the file row's copy of the text (sizes in the file list)."""
     result = store.document_compact(doc_id=doc_id)
@@ -261,6 +298,13 @@ class Hub:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    def info_of(self, doc_id: UUID) -> Any:
+        """The DocumentInfo of a document loaded here (None if not open or not loaded)."""
+        shared = self.docs.get(doc_id)
+        if shared is None or not shared.ready or shared.closed:
+            return None
+        return shared.info
 
     async def open(self, doc_id: UUID, *, text: str, peer: Peer) -> SharedDoc:
         """The live document, loaded on first use; `peer` is attached to it."""

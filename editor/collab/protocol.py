@@ -124,14 +124,21 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def encode_awareness(entries: list[tuple[int, int, dict[str, Any] | None]]) -> bytes:
-    """An awareness update of (client, clock, state) entries, as y-protocols writes it."""
+def encode_awareness(entries: list[tuple[int, int, dict[str, Any] | bytes | None]]) -> bytes:
+    """An awareness update of (client, clock, state) entries, as y-protocols writes it.
+
+    A state given as bytes is JSON already (awareness.Owners keeps the text of a state it
+    has relayed before: a heartbeat renews the same state, and is not encoded again).
+    """
     out = bytearray(encode_var_uint(len(entries)))
     for client, clock, state in entries:
         out += encode_var_uint(client) + encode_var_uint(clock)
-        text = json.dumps(state, separators=(",", ":"), allow_nan=False)
-        out += encode_var_bytes(text.encode())
+        out += encode_var_bytes(state if isinstance(state, bytes) else state_json(state))
     return bytes(out)
+
+
+def state_json(state: dict[str, Any] | None) -> bytes:
+    return json.dumps(state, separators=(",", ":"), allow_nan=False).encode()
 
 
 def encode_var_uint(value: int) -> bytes:

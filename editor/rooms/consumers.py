@@ -19,8 +19,9 @@ from editor.accounts.services import profile_get
 from editor.accounts.sockets import user_group
 from editor.core import closecodes
 from editor.core.errors import NotFound
-from editor.rooms.events import room_group
+from editor.core.fanout import wire_of
 from editor.rooms.extensions import RoomSocketSession, room_socket_extensions
+from editor.rooms.hub import room_hub
 from editor.rooms.permissions import EffectiveRoomRole, room_role
 from editor.rooms.presence import (
     HEARTBEAT_S,
@@ -99,10 +100,18 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     heartbeat: asyncio.Task | None = None
     where: dict[str, Any] | None = None  # the file this connection shows, if any
     groups_joined: list[str]
+    in_room = False  # joined the room hub (editor/rooms/hub.py): hears the room's frames
+    wire = None  # its daphne socket, for the room hub's fan-out (core/fanout.wire_of)
+
+    @property
+    def listening(self) -> bool:
+        """Whether room frames still go to this socket (not once it is cut off)."""
+        return self.role is not None
 
     async def connect(self) -> None:
         self.groups_joined = []
         self.extensions = {}
+        self.wire = wire_of(self.base_send)
         user = self.scope.get("user")
         # Accept first so that the refusal reaches the client as a close code it can show,
         # instead of a bare HTTP 403 during the handshake.
@@ -131,18 +140,23 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             )
             for prefix, factory in room_socket_extensions().items()
         }
-        for group in (room_group(self.room.pk), user_group(user.pk)):
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.groups_joined.append(group)
+        # Room traffic (presence, shared AI frames, room events) comes through this
+        # process's room hub; only access changes come through the channel layer.
+        group = user_group(user.pk)
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined.append(group)
+        await room_hub().join(self.room.pk, self)
+        self.in_room = True
         await self.send_json(
             {"type": "hello", "role": self.role, "you": self.me, "room": self.room.pk}
         )
         present = await presence_enter(room_id=self.room.pk, conn=self.channel_name, who=self.me)
         for entry in present:  # everyone already here, and ourselves
             await self.send_json({"type": "presence.join", **entry})
-        await self.channel_layer.group_send(
-            room_group(self.room.pk),
-            {"type": "presence.join", "who": self.me, "channel": self.channel_name},
+        await room_hub().broadcast(
+            self.room.pk,
+            {"type": "presence.join", "who": self.me, "conn": self.channel_name},
+            skip=self.channel_name,  # it announced itself from the snapshot
         )
         self.heartbeat = asyncio.create_task(self._keep_presence())
 
@@ -169,11 +183,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             self.heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.heartbeat
+        if self.in_room:
+            self.in_room = False
+            await room_hub().leave(self.room.pk, self)
         if self.room is not None and self.me is not None:
             await presence_leave(room_id=self.room.pk, conn=self.channel_name)
-            await self.channel_layer.group_send(
-                room_group(self.room.pk),
-                {"type": "presence.leave", "who": self.me, "channel": self.channel_name},
+            await room_hub().broadcast(
+                self.room.pk,
+                {"type": "presence.leave", "who": self.me, "conn": self.channel_name},
             )
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
@@ -213,12 +230,12 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await presence_touch(
             room_id=self.room.pk, conn=self.channel_name, who=self.me, where=self.where
         )
-        await self.channel_layer.group_send(
-            room_group(self.room.pk),
+        await room_hub().broadcast(
+            self.room.pk,
             {
                 "type": "presence.where",
                 "who": self.me,
-                "channel": self.channel_name,
+                "conn": self.channel_name,
                 "where": self.where,
             },
         )
@@ -230,17 +247,14 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         """An extension's frame to every socket of the room (shared AI streams)."""
         # `by`: request ids are the pages' own, so a page tells a stream under its id
         # from another member's that reuses it by this stamp (static/src/room/assist).
-        frame = {**frame, "by": self.me["id"]}
-        await self.channel_layer.group_send(
-            room_group(self.room.pk), {"type": "room.frame", "frame": frame}
-        )
+        await room_hub().broadcast(self.room.pk, {**frame, "by": self.me["id"]})
 
     # Messages handled without a hop through asgiref's shared sync thread (below).
-    _NO_DB_HOP = frozenset({"websocket.receive", "room.frame"})
+    _NO_DB_HOP = frozenset({"websocket.receive"})
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' dispatch, minus its per-message trip to the shared sync thread for
-        the hot messages: what the socket sends (assist requests) and relayed AI frames.
+        the hot message: what the socket sends (pings, moves, assist requests).
 
         Channels 4.2+ calls `aclose_old_connections()` before every handler, which waits
         for asgiref's one shared sync thread, behind whatever it is doing (usage rows,
@@ -270,34 +284,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.receive_json(content)
 
-    # --- group handlers, named after the event type ------------------------------------
-
-    async def presence_join(self, event: dict[str, Any]) -> None:
-        if event["channel"] != self.channel_name:  # we announced ourselves from the snapshot
-            await self.send_json(
-                {"type": "presence.join", "who": event["who"], "conn": event["channel"]}
-            )
-
-    async def presence_where(self, event: dict[str, Any]) -> None:
-        await self.send_json(
-            {
-                "type": "presence.where",
-                "who": event["who"],
-                "conn": event["channel"],
-                "where": event["where"],
-            }
-        )
-
-    async def presence_leave(self, event: dict[str, Any]) -> None:
-        await self.send_json(
-            {"type": "presence.leave", "who": event["who"], "conn": event["channel"]}
-        )
-
-    async def room_event(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": event["event"], **event["payload"]})
-
-    async def room_frame(self, event: dict[str, Any]) -> None:
-        await self.send_json(event["frame"])
+    # --- channel-layer handlers, named after the event type ---------------------------
 
     async def access_changed(self, event: dict[str, Any]) -> None:
         if self.role is None:

@@ -1,8 +1,9 @@
-"""Events pushed to a room's browsers through the channel layer.
+"""Events pushed to a room's browsers: {"type": <event>, ...payload} on every room socket.
 
-The room's group name lives here so that consumers, services and Celery tasks agree on
-it. Sends happen after the surrounding transaction commits, so a browser never hears of
-a change it cannot yet read. (A user's own sockets: editor/accounts/sockets.py.)
+Sent through the room relay (editor/rooms/relay.py), which every process with a socket
+of the room hears. Sends happen after the surrounding transaction commits, so a browser
+never hears of a change it cannot yet read. (A user's own sockets:
+editor/accounts/sockets.py.)
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from typing import Any
 
 from django.db import transaction
 
-from editor.core.groups import group_send_now
+from editor.rooms.relay import room_publish_sync
 
 
-def room_group(room_id: int) -> str:
-    return f"room.{room_id}"
+def room_event_frame(event: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"type": event, **payload}
 
 
 def room_event_send(room_id: int, event: str, payload: dict[str, Any]) -> None:
-    """Tell everyone in a room; the room consumer forwards it as {"type": event, ...}."""
-    message = {"type": "room.event", "event": event, "payload": payload}
+    """Tell everyone in a room, once the surrounding transaction has committed."""
+    frame = room_event_frame(event, payload)
     # robust: the change is committed already; Redis being down must not turn it into a 500.
-    transaction.on_commit(lambda: group_send_now(room_group(room_id), message), robust=True)
+    transaction.on_commit(lambda: room_publish_sync(room_id, [frame]), robust=True)

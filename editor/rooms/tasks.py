@@ -6,11 +6,11 @@ from typing import Any
 
 from celery import shared_task
 
-from editor.core.groups import group_send_now
-from editor.rooms.events import room_group
+from editor.rooms.events import room_event_frame
+from editor.rooms.relay import room_publish_sync
 
 
 @shared_task(name="rooms.room_event", soft_time_limit=10, time_limit=20)
 def room_event_task(room_id: int, event: str, payload: dict[str, Any]) -> None:
     """Deliver an event to a room from a worker: the path deep tasks report progress by."""
-    group_send_now(room_group(room_id), {"type": "room.event", "event": event, "payload": payload})
+    room_publish_sync(room_id, [room_event_frame(event, payload)])

@@ -208,6 +208,37 @@ async def test_member_removed_while_connected_is_disconnected(cast, main_py):
     await _expect_close(bob_ws, closecodes.FORBIDDEN, "no longer have access")
 
 
+async def test_a_second_socket_of_the_same_person_joins_without_the_database(
+    cast, main_py, monkeypatch
+):
+    """The first join reads file, role and profile in one trip; the next is served from
+    the open document and join_cache."""
+    from editor.collab import consumers
+
+    reads = []
+    read = consumers._join_read
+    monkeypatch.setattr(consumers, "_join_read", lambda *a: reads.append(a) or read(*a))
+    first_ws, _ = await token_doc_client(cast.bob, main_py.doc_id)
+    second_ws, second = await token_doc_client(cast.bob, main_py.doc_id)
+    assert len(reads) == 1
+    assert str(second.text) == "def main():\n    pass\n"
+    await first_ws.disconnect()
+    await second_ws.disconnect()
+    # Nobody of bob's is here any more: the next join asks the database again.
+    third_ws, _ = await token_doc_client(cast.bob, main_py.doc_id)
+    assert len(reads) == 2
+    await third_ws.disconnect()
+
+
+async def test_a_removed_member_cannot_rejoin_on_a_kept_role(cast, main_py):
+    bob_ws, _ = await token_doc_client(cast.bob, main_py.doc_id)
+    await sync_to_async(room_member_remove)(room=cast.room, actor=cast.alice, user=cast.bob)
+    # A join racing the removal's message, while bob's socket still holds the kept role.
+    late = await token_doc_socket(cast.bob, main_py.doc_id)
+    await _expect_close(bob_ws, closecodes.FORBIDDEN, "no longer have access")
+    await _expect_close(late, closecodes.FORBIDDEN)
+
+
 async def test_editor_demoted_to_viewer_can_no_longer_write(cast, main_py):
     alice_ws, alice = await token_doc_client(cast.alice, main_py.doc_id)
     bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
+import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -136,15 +137,15 @@ def test_viewer_and_outsider_cannot_upload(cast, project_snapshot):
 def test_large_upload_is_staged_by_celery_and_reports_progress(
     cast, settings, django_capture_on_commit_callbacks, celery_eager
 ):
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
+    import msgpack
 
-    from editor.rooms.events import room_group
+    from editor.core.redis_clients import sync_client
+    from editor.rooms.relay import room_channel
 
     settings.FLINT_UPLOAD_INLINE_MAX_BYTES = 100
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(room_group(cast.room.pk), channel)
+    # What every room socket hears: the room's relay channel (editor/rooms/relay.py).
+    listener = sync_client().pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(room_channel(cast.room.pk))
     files = {f"src/m{i}.py": f"x = {i}\n" * 50 for i in range(1200)}
     with django_capture_on_commit_callbacks(execute=True):
         upload = upload_start(
@@ -156,18 +157,18 @@ def test_large_upload_is_staged_by_celery_and_reports_progress(
     assert upload.plan["counts"]["added"] == 1200
     assert upload.progress_done == upload.progress_total == 1200
 
-    async def drain() -> list[dict]:
-        received = []
-        while True:
-            try:
-                received.append(await asyncio.wait_for(layer.receive(channel), timeout=2))
-            except TimeoutError:
-                return received
-
-    events = async_to_sync(drain)()
-    progress = [e["payload"] for e in events if e.get("event") == "upload.progress"]
+    events = []
+    quiet_until = time.monotonic() + 2  # read until two seconds pass without a frame
+    while time.monotonic() < quiet_until:
+        message = listener.get_message(timeout=0.5)
+        if message is not None:
+            body = msgpack.unpackb(message["data"], raw=False)
+            events.extend(json.loads(item["text"]) for item in body["items"])
+            quiet_until = time.monotonic() + 2
+    listener.close()
+    progress = [e for e in events if e.get("type") == "upload.progress"]
     assert progress and progress[-1]["done"] == 1200
-    assert events[-1]["event"] == "upload.ready"
+    assert events[-1]["type"] == "upload.ready"
     upload_confirm(room=cast.room, actor=cast.alice, upload_id=upload.id)
     assert ProjectFile.objects.filter(room=cast.room).count() == 1200
 

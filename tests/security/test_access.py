@@ -170,6 +170,41 @@ async def test_revoking_a_token_closes_its_room_socket_within_a_second(cast):
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_a_token_in_use_is_not_read_again_yet_revoking_it_shuts_new_sockets_out(
+    cast, monkeypatch
+):
+    from editor.accounts import ws_auth
+
+    reads = []
+    real_read = ws_auth.token_authenticate_throttled
+
+    def counted(raw, *, client_ip):
+        reads.append(raw)
+        return real_read(raw, client_ip=client_ip)
+
+    monkeypatch.setattr(ws_auth, "token_authenticate_throttled", counted)
+    token, secret = await _token(cast.bob)
+    first = await _room_socket(cast.room, token=secret)
+    second = await _room_socket(cast.room, token=secret)  # the kept verdict (token_cache)
+    assert len(reads) == 1
+    await _still_open(second)
+
+    await sync_to_async(token_revoke)(token=token, actor=cast.bob)
+
+    for communicator in (first, second):
+        assert (await _closed_within(communicator, CUT_OFF_WITHIN_S))["code"] == (
+            closecodes.NOT_AUTHENTICATED
+        )
+    late = await room_socket(None, cast.room, token=secret)
+    refused = await late.receive_json_from()
+    assert refused["type"] == "error" and "revoked" in refused["message"]
+    assert (await late.receive_output())["code"] == closecodes.NOT_AUTHENTICATED
+    assert len(reads) == 2  # the revoked token was read again, not taken from the cache
+    for communicator in (first, second, late):
+        await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_revoking_one_token_leaves_sockets_of_the_users_other_credentials_open(cast, main_py):
     revoked, revoked_secret = await _token(cast.bob, "old laptop")
     _, kept_secret = await _token(cast.bob, "new laptop")
