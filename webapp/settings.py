@@ -292,9 +292,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"refusals": {"()": "editor.core.logs.RefusalsWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        # Configured here so that Django's own DEBUG console handler on "django" goes:
+        # with it, every django.* line (a 403's traceback too) printed twice.
+        "django": {"handlers": []},
+        "django.request": {"filters": ["refusals"]},
+        "django.channels.server": {"level": "WARNING"},
+    },
 }
 
 # --- projects: uploads, file limits, blob storage (docs/PERFORMANCE.md, "Upload ingest") ---
