@@ -77,6 +77,7 @@ export class EditorArea extends EventTarget {
           if (this.active === file.doc_id) this.renderStatus();
         });
         session.awareness.on("change", () => this.peersChanged());
+        session.addEventListener("readonly-attempt", () => this.explainReadOnly());
       }
     }
     this.activate(file.doc_id, { focus });
@@ -156,6 +157,14 @@ export class EditorArea extends EventTarget {
       pos.textContent = "";
       this.conn.hidden = true;
     }
+  }
+
+  /** A viewer tried to type: say once, briefly, why not and who can change it. */
+  explainReadOnly() {
+    const note = this.root.querySelector("[data-readonly-note]");
+    note.hidden = false;
+    clearTimeout(this.readOnlyNoteTimer);
+    this.readOnlyNoteTimer = setTimeout(() => (note.hidden = true), 6000);
   }
 
   close(docId) {

@@ -33,6 +33,7 @@ import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
 import * as Y from "yjs";
 
 import { guardAwarenessColors, safeColor } from "../../common/color.js";
+import { indentExtension } from "./indent.js";
 import { languageExtension } from "./languages.js";
 
 // Close codes after which reconnecting cannot help (editor/core/closecodes.py).
@@ -89,6 +90,7 @@ export class DocSession extends EventTarget {
     this.undoManager = new Y.UndoManager(this.ytext);
     this.editable = new Compartment();
     this.language = new Compartment();
+    this.indent = new Compartment();
     this.provider.on("status", () => this.updateState());
     this.provider.on("sync", () => this.updateState());
     this.provider.on("connection-close", (event) => this.onClose(event));
@@ -131,6 +133,8 @@ export class DocSession extends EventTarget {
             indentWithTab,
           ]),
           this.language.of(languageExtension(file.language)),
+          // Until the text arrives, the language's usual unit; detected once it has.
+          this.indent.of(indentExtension("", file.language)),
           this.editable.of(this.editableExtension(readOnly)),
           yCollab(this.ytext, this.awareness, { undoManager: this.undoManager }),
           EditorView.updateListener.of((update) => {
@@ -147,7 +151,14 @@ export class DocSession extends EventTarget {
   editableExtension(readOnly) {
     // Viewers can still move their cursor and select (so others see where they look),
     // but no transaction of theirs changes the text; the server drops their updates too.
-    return readOnly ? [EditorState.readOnly.of(true)] : [];
+    // A viewer who types is told why nothing happens (index.js shows it), not left guessing.
+    const refused = () => {
+      this.emit("readonly-attempt", {});
+      return false;
+    };
+    return readOnly
+      ? [EditorState.readOnly.of(true), EditorView.domEventHandlers({ beforeinput: refused, paste: refused, drop: refused })]
+      : [];
   }
 
   emit(type, detail) {
@@ -162,7 +173,16 @@ export class DocSession extends EventTarget {
   setFile(file) {
     const languageChanged = file.language !== this.file.language;
     this.file = file;
-    if (languageChanged) this.view.dispatch({ effects: this.language.reconfigure(languageExtension(file.language)) });
+    if (languageChanged) {
+      this.view.dispatch({ effects: this.language.reconfigure(languageExtension(file.language)) });
+      this.detectIndent();
+    }
+  }
+
+  /** Use the indent unit the text already has (four spaces in most Python files). */
+  detectIndent() {
+    const text = this.view.state.doc.toString();
+    this.view.dispatch({ effects: this.indent.reconfigure(indentExtension(text, this.file.language)) });
   }
 
   onClose(event) {
@@ -181,6 +201,10 @@ export class DocSession extends EventTarget {
     else if (!this.provider.synced) state = "syncing";
     else state = "synced";
     if (state === this.state && state !== "refused") return;
+    if (state === "synced" && !this.indentDetected) {
+      this.indentDetected = true;
+      this.detectIndent();
+    }
     this.state = state;
     this.emit("state", { state, refusal: this.refusal });
   }

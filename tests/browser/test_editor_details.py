@@ -1,0 +1,85 @@
+"""Chromium, through the real daphne: the editor's small manners (issue 14).
+
+Auto-indent uses the file's own indent unit; a viewer who types is told why nothing
+happens and who can change it; a cursor's name tag on line 1 stays visible.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_editor import doc_text, open_file
+from tests.support.browser import open_room_as, screenshot_path
+
+pytestmark = [pytest.mark.live, pytest.mark.browser]
+
+
+def new_line_after(page, text_locator, line: str) -> str:
+    """Put the caret at the end of `line`, press Enter, and return the new line."""
+    text_locator.locator(".cm-line", has_text=line).first.click()
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")
+    page.keyboard.type("x")
+    lines = doc_text(page).split("\n")
+    return lines[lines.index(line) + 1]
+
+
+def test_auto_indent_uses_the_files_own_unit(
+    live_flint, transactional_db, allow_sync_orm, cast, request, browser
+):
+    from editor.projects.services import file_create
+
+    four = "import os\n\n\ndef main():\n    if os.environ:\n        print(1)\n"
+    two = "function main() {\n  if (x) {\n    go();\n  }\n}\n"
+    file_create(room=cast.room, actor=cast.alice, path="four.py", text=four)
+    file_create(room=cast.room, actor=cast.alice, path="two.js", text=two)
+    file_create(room=cast.room, actor=cast.alice, path="flat.py", text="def f():\n")
+    bob = open_room_as(browser, live_flint, cast.bob, cast.room)
+
+    assert new_line_after(bob, open_file(bob, "four.py"), "def main():") == "    x"
+    assert new_line_after(bob, open_file(bob, "two.js"), "function main() {") == "  x"
+    # Nothing indented yet: Python's usual four spaces, not CodeMirror's two.
+    assert new_line_after(bob, open_file(bob, "flat.py"), "def f():") == "    x"
+    bob.screenshot(path=screenshot_path(request, "python-indent"))
+
+
+def test_a_viewer_who_types_is_told_why_nothing_happens_and_who_can_change_it(
+    live_flint, transactional_db, allow_sync_orm, cast, request, browser
+):
+    from editor.projects.services import file_create
+
+    file_create(room=cast.room, actor=cast.alice, path="notes.md", text="# Notes\n")
+    carol = open_room_as(browser, live_flint, cast.carol, cast.room)
+    text = open_file(carol, "notes.md")
+    note = carol.locator("[data-readonly-note]")
+    expect(note).to_be_hidden()
+
+    text.click()
+    carol.keyboard.type("hello")
+
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("You are a viewer in this room")
+    expect(note).to_contain_text("owner of the team")
+    assert doc_text(carol) == "# Notes\n"
+    carol.screenshot(path=screenshot_path(request, "viewer-told"))
+
+
+def test_a_name_tag_on_line_one_is_not_under_the_tab_bar(
+    live_flint, transactional_db, allow_sync_orm, cast, request, browser
+):
+    from editor.projects.services import file_create
+
+    file_create(room=cast.room, actor=cast.alice, path="a.py", text="x = 1\ny = 2\n")
+    alice = open_room_as(browser, live_flint, cast.alice, cast.room)
+    bob = open_room_as(browser, live_flint, cast.bob, cast.room)
+    open_file(alice, "a.py")
+    open_file(bob, "a.py").click()
+    bob.keyboard.press("Control+Home")
+
+    tag = alice.locator(".editor-host:not([hidden]) .cm-ySelectionInfo", has_text="Bob")
+    expect(tag).to_be_visible()
+    tabs = alice.locator("[data-editor-tabs]").bounding_box()
+    box = tag.bounding_box()
+    assert box["y"] >= tabs["y"] + tabs["height"], (box, tabs)
+    alice.screenshot(path=screenshot_path(request, "tag-on-line-1"))
