@@ -83,3 +83,55 @@ def test_a_name_tag_on_line_one_is_not_under_the_tab_bar(
     box = tag.bounding_box()
     assert box["y"] >= tabs["y"] + tabs["height"], (box, tabs)
     alice.screenshot(path=screenshot_path(request, "tag-on-line-1"))
+
+
+SESSION = "(() => { const e = window.flintRoom.editor; return e.tabs.get(e.active).session; })()"
+
+
+def test_edits_made_offline_survive_closing_the_tab_and_are_sent_on_the_next_visit(
+    live_flint, transactional_db, allow_sync_orm, cast, request, browser
+):
+    from editor.projects.selectors import file_text_current
+    from editor.projects.services import file_create
+
+    made = file_create(room=cast.room, actor=cast.alice, path="main.py", text="x = 1\n")
+    bob = open_room_as(browser, live_flint, cast.bob, cast.room)
+    text = open_file(bob, "main.py")
+    bob.evaluate(f"{SESSION}.provider.disconnect()")
+    expect(bob.locator("[data-doc-conn]")).to_have_attribute("data-state", "offline")
+    text.click()
+    bob.keyboard.press("Control+End")
+    bob.keyboard.type("# typed offline")
+    assert bob.evaluate("window.flintRoom.editor.hasUnsent()") is True
+
+    # Leaving asks first ...
+    dialogs = []
+    bob.once("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))
+    bob.close(run_before_unload=True)
+    expect(text).to_be_visible()  # dismissed: the page stays
+    assert dialogs == ["beforeunload"]
+    # ... and the edit is in this browser's IndexedDB (a read queued after the writes).
+    stored = bob.evaluate(
+        f"""async () => {{
+          const db = await {SESSION}.local._db;
+          return await new Promise((done) => {{
+            const count = db.transaction("updates").objectStore("updates").count();
+            count.onsuccess = () => done(count.result);
+          }});
+        }}"""
+    )
+    assert stored > 0
+    bob.screenshot(path=screenshot_path(request, "1-offline-edit"))
+    context = bob.context
+    bob.close()  # the tab goes, the edit never reached the server
+    assert "typed offline" not in file_text_current(file=made)
+
+    # The next visit, same browser: the kept edit is sent.
+    again = context.new_page()
+    again.goto(f"{live_flint.url}rooms/{cast.room.pk}/")
+    again_text = open_file(again, "main.py")
+    expect(again_text).to_contain_text("# typed offline")
+    alice = open_room_as(browser, live_flint, cast.alice, cast.room)
+    expect(open_file(alice, "main.py")).to_contain_text("# typed offline")
+    assert again.evaluate("window.flintRoom.editor.hasUnsent()") is False
+    alice.screenshot(path=screenshot_path(request, "2-arrived-next-visit"))

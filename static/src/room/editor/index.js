@@ -36,6 +36,16 @@ export class EditorArea extends EventTarget {
       if (tab && event.button === 1) this.close(tab.dataset.docId);
     });
     root.querySelector("[data-follow-stop]").addEventListener("click", () => this.follow(null));
+    // Unsent edits are kept in this browser for the next visit, but say so before leaving.
+    window.addEventListener("beforeunload", (event) => {
+      if (!this.hasUnsent()) return;
+      event.preventDefault();
+      event.returnValue = "";
+    });
+  }
+
+  hasUnsent() {
+    return [...this.tabs.values()].some(({ session }) => session && session.hasUnsent());
   }
 
   get readOnly() {
