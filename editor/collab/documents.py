@@ -50,8 +50,9 @@ def document_lock(*, doc_id: UUID) -> DocumentInfo | None:
     return _info(rows.filter(doc_id=doc_id).first())
 
 
-def document_text_mirror(*, doc_id: UUID, text: str) -> None:
-    """Copy a document's text into its file row (text, size, sha256) when it differs.
+def document_text_mirror(*, doc_id: UUID, text: str, updated_by_id: int | None = None) -> bool:
+    """Copy a document's text into its file row (text, size, sha256) when it differs;
+    True if it did. `updated_by_id`: who edited last (the row's "updated by").
 
     The row is a cache for listings (sizes, hashes) once a document has live state; the
     live document stays the source of truth (`doc_text_current`).
@@ -60,9 +61,32 @@ def document_text_mirror(*, doc_id: UUID, text: str) -> None:
 
     data = text.encode("utf-8", "surrogatepass")
     sha256 = hashlib.sha256(data).hexdigest()
-    ProjectFile.objects.filter(doc_id=doc_id, editable=True).exclude(sha256=sha256).update(
-        text=text, size=len(data), sha256=sha256, updated_at=timezone.now()
+    fields: dict = {"text": text, "size": len(data), "sha256": sha256, "updated_at": timezone.now()}
+    if updated_by_id is not None:
+        fields["updated_by_id"] = updated_by_id
+    rows = ProjectFile.objects.filter(doc_id=doc_id, editable=True).exclude(sha256=sha256)
+    return rows.update(**fields) > 0
+
+
+def document_facts_mirror(*, doc_id: UUID, text: str, updated_by_id: int | None) -> None:
+    """Mirror the text after an edit and tell the room the file's new facts (its size,
+    when and by whom it changed), so the file tree follows typing without a reload."""
+    from editor.projects.models import ProjectFile
+    from editor.rooms.events import room_event_send
+
+    if not document_text_mirror(doc_id=doc_id, text=text, updated_by_id=updated_by_id):
+        return
+    row = (
+        ProjectFile.objects.filter(doc_id=doc_id)
+        .select_related("updated_by")
+        .values("id", "room_id", "path", "size", "updated_at", "updated_by__username")
+        .first()
     )
+    if row is not None:
+        room_event_send(row["room_id"], "file.facts", {
+            "id": row["id"], "doc_id": str(doc_id), "path": row["path"], "size": row["size"],
+            "updated_at": row["updated_at"].isoformat(), "updated_by": row["updated_by__username"],
+        })  # fmt: skip
 
 
 def _info(row) -> DocumentInfo | None:

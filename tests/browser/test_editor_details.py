@@ -135,3 +135,22 @@ def test_edits_made_offline_survive_closing_the_tab_and_are_sent_on_the_next_vis
     expect(open_file(alice, "main.py")).to_contain_text("# typed offline")
     assert again.evaluate("window.flintRoom.editor.hasUnsent()") is False
     alice.screenshot(path=screenshot_path(request, "2-arrived-next-visit"))
+
+
+def test_the_tree_footer_size_follows_typing(
+    live_flint, transactional_db, allow_sync_orm, cast, request, browser
+):
+    from editor.projects.services import file_create
+
+    file_create(room=cast.room, actor=cast.alice, path="a.py", text="x = 1\n")  # 6 bytes
+    alice = open_room_as(browser, live_flint, cast.alice, cast.room)
+    bob = open_room_as(browser, live_flint, cast.bob, cast.room)
+    summary = alice.locator("[data-files-summary]")
+    expect(summary).to_have_text("1 file · 6 B")
+    text = open_file(bob, "a.py")
+    text.click()
+    bob.keyboard.press("Control+End")
+    bob.keyboard.type("y = 2\n")
+
+    expect(summary).to_have_text("1 file · 12 B")  # a pause after bob's last key
+    alice.screenshot(path=screenshot_path(request, "footer-size"))
