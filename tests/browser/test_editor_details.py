@@ -154,3 +154,34 @@ def test_the_tree_footer_size_follows_typing(
 
     expect(summary).to_have_text("1 file · 12 B")  # a pause after bob's last key
     alice.screenshot(path=screenshot_path(request, "footer-size"))
+
+
+def test_a_long_review_note_leaves_the_cursor_position_on_the_status_bar(
+    live_flint, transactional_db, allow_sync_orm, cast, request, browser
+):
+    from editor.projects.services import file_create
+
+    file_create(room=cast.room, actor=cast.alice, path="a.py", text="x = 1\n")
+    bob = open_room_as(browser, live_flint, cast.bob, cast.room, width=1100)
+    open_file(bob, "a.py")
+    long_note = "Review failed: " + "the review model said something very long " * 8
+    bob.evaluate(f"window.flintRoom.tasks.editorNote({long_note!r}, 'error')")
+
+    bar = bob.locator("[data-editor-status]").bounding_box()
+    pos = bob.locator("[data-status-pos]")
+    expect(pos).to_have_text("Ln 1, Col 1")
+    box = pos.bounding_box()
+    assert box["x"] + box["width"] <= bar["x"] + bar["width"], (box, bar)
+    assert bob.locator("[data-review-state]").get_attribute("title") == long_note
+    bob.screenshot(path=screenshot_path(request, "long-review-note"))
+
+
+def test_a_confirmation_message_goes_away_by_itself(
+    live_flint, transactional_db, allow_sync_orm, cast, request, browser
+):
+    bob = open_room_as(browser, live_flint, cast.bob, cast.room)
+    bob.goto(live_flint.url + "accounts/profile/")
+    bob.get_by_role("button", name="Save profile").click()
+    message = bob.locator(".message.success")
+    expect(message).to_have_text("Profile saved.")
+    expect(message).to_have_count(0, timeout=8000)
