@@ -251,6 +251,7 @@ export class TasksPanel {
 
   editorNote(text, state) {
     this.reviewState.textContent = text;
+    this.reviewState.title = text; // the status bar may cut it short
     this.reviewState.dataset.state = state;
     clearTimeout(this.noteTimer);
     if (state !== "running") this.noteTimer = setTimeout(() => (this.reviewState.textContent = ""), 10000);
