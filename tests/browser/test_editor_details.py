@@ -185,3 +185,26 @@ def test_a_confirmation_message_goes_away_by_itself(
     message = bob.locator(".message.success")
     expect(message).to_have_text("Profile saved.")
     expect(message).to_have_count(0, timeout=8000)
+
+
+def test_the_upload_dialogs_skip_ignored_line_wraps_inside_the_dialog(
+    live_flint, transactional_db, allow_sync_orm, cast, request, browser
+):
+    alice = open_room_as(browser, live_flint, cast.alice, cast.room, width=640, height=760)
+    alice.get_by_role("button", name="Upload project or files").click()
+    dialog = alice.locator("[data-upload-dialog]")
+    line = dialog.locator("label.check", has_text="Skip ignored files")
+    expect(line).to_be_visible()
+    inside = dialog.bounding_box()
+    for part in (line, line.locator("code", has_text="__pycache__")):
+        box = part.bounding_box()
+        assert box["x"] + box["width"] <= inside["x"] + inside["width"], (box, inside)
+    # The end of the sentence is there to read, not clipped.
+    assert line.evaluate("l => l.scrollWidth <= l.clientWidth")
+    end = alice.evaluate(
+        """() => { const l = document.querySelector('[data-upload-dialog] label.check');
+          const r = document.createRange(); r.selectNodeContents(l);
+          const b = r.getBoundingClientRect(); return b.right; }"""
+    )
+    assert end <= inside["x"] + inside["width"]
+    alice.screenshot(path=screenshot_path(request, "upload-skip-line"))
