@@ -274,7 +274,7 @@ export class TasksPanel {
       if (run.target === "file") {
         this.reviewButton.disabled = false;
         const n = frame.comments.length;
-        this.editorNote(n ? `Review: ${n} comment${n === 1 ? "" : "s"} in the gutter` : "Review: no comments", "done");
+        this.editorNote(n ? `Review: ${n} comment${n === 1 ? " below its line" : "s below their lines"}` : "Review: no comments", "done");
       }
     }
     this.comments.set(frame.comments);
