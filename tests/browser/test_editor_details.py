@@ -208,3 +208,39 @@ def test_the_upload_dialogs_skip_ignored_line_wraps_inside_the_dialog(
     )
     assert end <= inside["x"] + inside["width"]
     alice.screenshot(path=screenshot_path(request, "upload-skip-line"))
+
+
+def test_a_cursor_shows_only_in_the_file_the_presence_list_says_its_owner_is_in(
+    live_flint, transactional_db, allow_sync_orm, cast, request, browser
+):
+    from editor.projects.services import file_create
+
+    file_create(room=cast.room, actor=cast.alice, path="a.py", text="x = 1\ny = 2\n")
+    file_create(room=cast.room, actor=cast.alice, path="b.py", text="z = 3\n")
+    alice = open_room_as(browser, live_flint, cast.alice, cast.room)
+    bob = open_room_as(browser, live_flint, cast.bob, cast.room)
+    open_file(alice, "a.py")
+    open_file(bob, "b.py")  # bob keeps b.py open in a tab ...
+    open_file(bob, "a.py").click()  # ... and puts his cursor in a.py
+    bob.keyboard.press("Control+End")
+
+    bobs_cursor = alice.locator(".editor-host:not([hidden]) .cm-ySelectionCaret")
+    bobs_place = alice.locator("[data-presence] li", has_text="Bob").locator("[data-where]")
+    expect(bobs_cursor).to_have_count(1)
+    expect(bobs_place).to_have_text("a.py")
+
+    # bob goes to b.py: the list says so, and his cursor leaves a.py with him.
+    bob.locator(".tab[title='b.py']").click()
+    expect(bobs_place).to_have_text("b.py")
+    expect(bobs_cursor).to_have_count(0)
+    alice.screenshot(path=screenshot_path(request, "1-bob-moved-to-b"))
+    # ... and it is in b.py, where alice finds it.
+    open_file(alice, "b.py")
+    expect(alice.locator(".editor-host:not([hidden]) .cm-ySelectionCaret")).to_have_count(1)
+
+    # Back in a.py: the list and the cursor agree again.
+    bob.locator(".tab[title='a.py']").click()
+    open_file(alice, "a.py")
+    expect(bobs_place).to_have_text("a.py")
+    expect(bobs_cursor).to_have_count(1)
+    alice.screenshot(path=screenshot_path(request, "2-bob-back-in-a"))

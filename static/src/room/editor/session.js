@@ -36,6 +36,7 @@ import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
 import * as Y from "yjs";
 
 import { guardAwarenessColors, safeColor } from "../../common/color.js";
+import { cursorsOfViewers } from "./cursors.js";
 import { indentExtension } from "./indent.js";
 import { languageExtension } from "./languages.js";
 
@@ -145,7 +146,8 @@ export class DocSession extends EventTarget {
           // Until the text arrives, the language's usual unit; detected once it has.
           this.indent.of(indentExtension("", file.language)),
           this.editable.of(this.editableExtension(readOnly)),
-          yCollab(this.ytext, this.awareness, { undoManager: this.undoManager }),
+          // Remote cursors of the people viewing this file only, as the presence list says.
+          yCollab(this.ytext, cursorsOfViewers(this.awareness, this.docId), { undoManager: this.undoManager }),
           EditorView.updateListener.of((update) => {
             if (update.selectionSet || update.docChanged) this.emit("cursor", this.cursorInfo());
           }),
