@@ -33,6 +33,10 @@ from editor.core.processes import die_with_parent
 
 REPO = Path(__file__).resolve().parent.parent
 STOP_GRACE_SECONDS = 10.0
+# A signal to the process group of `make run` reaches the launcher twice: once from the
+# kernel and once relayed by make, milliseconds apart. Only a repeat after this long is a
+# person asking again (a second Ctrl-C) to skip the graceful stop.
+REPEAT_SIGNAL_SECONDS = 1.0
 HEALTH_TIMEOUT_SECONDS = 90.0
 UNIX_SOCKET_PATH_MAX = 107
 
@@ -120,14 +124,17 @@ class Launcher:
         self.redis = None
         self.selector = selectors.DefaultSelector()
         self.stop_signal: int | None = None
+        self.stop_asked_at = 0.0
         self.force = False
         self.lock_file: IO[str] | None = None
 
     # --- signals ----------------------------------------------------------------------
     def on_signal(self, signum: int, frame) -> None:
-        if self.stop_signal is not None:
+        now = time.monotonic()
+        if self.stop_signal is None:
+            self.stop_signal, self.stop_asked_at = signum, now
+        elif now - self.stop_asked_at >= REPEAT_SIGNAL_SECONDS:
             self.force = True  # a second Ctrl-C: do not wait for graceful shutdowns
-        self.stop_signal = signum
 
     def check_stop(self) -> None:
         if self.stop_signal is not None:
@@ -180,7 +187,9 @@ class Launcher:
                 child.read_output()
             time.sleep(0.1)
         for child in self.children:
-            if child.alive():
+            if child.alive() and self.force:
+                say(f"{child.name} is still stopping; killing it (asked twice)")
+            elif child.alive():
                 say(f"{child.name} did not stop in {STOP_GRACE_SECONDS:.0f}s; killing it")
             # Also reaches pool processes a worker may have left behind.
             child.signal_group(signal.SIGKILL)

@@ -311,10 +311,36 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"refusals": {"()": "editor.core.logs.RefusalsWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        # Configured here so that Django's own DEBUG console handler on "django" goes:
+        # with it, every django.* line (a 403's traceback too) printed twice.
+        "django": {"handlers": []},
+        "django.request": {"filters": ["refusals"]},
+        "django.channels.server": {"level": "WARNING"},
+    },
 }
+
+# --- mail: password resets (docs/CONFIGURATION.md, "Mail") ----------------------------
+# Unset EMAIL_HOST: mails are printed in the web process's log (the terminal of
+# `make run`), so a reset link works on one machine with no mail server.
+EMAIL_HOST = env_str("EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", EMAIL_PORT == 587)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+    if EMAIL_USE_TLS and EMAIL_USE_SSL:
+        raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL exclude each other; set one.")
+    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Flint <flint@localhost>")
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 3600, minimum=60)
 
 # --- projects: uploads, file limits, blob storage (docs/PERFORMANCE.md, "Upload ingest") ---
 FLINT_UPLOAD_MAX_BYTES = env_int("FLINT_UPLOAD_MAX_BYTES", 100 * 1024 * 1024, minimum=1)

@@ -46,6 +46,11 @@ class SignupForm(forms.Form):
 
 class ProfileForm(forms.Form):
     display_name = forms.CharField(max_length=80, required=False)
+    email = forms.EmailField(
+        required=False,
+        help_text="Optional: where a password reset link is sent. Nobody else sees it.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
     cursor_color = forms.CharField(
         label="Cursor colour", max_length=7, widget=forms.TextInput(attrs={"type": "color"})
     )

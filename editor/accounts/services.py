@@ -72,10 +72,18 @@ def user_signup(*, username: str, password: str, display_name: str = "") -> Abst
     return user
 
 
+@transaction.atomic
 def profile_update(
-    *, user: AbstractBaseUser, display_name: str | None = None, cursor_color: str | None = None
+    *,
+    user: AbstractBaseUser,
+    display_name: str | None = None,
+    cursor_color: str | None = None,
+    email: str | None = None,
 ) -> Profile:
     profile = profile_get(user=user)
+    if email is not None and email.strip() != user.email:
+        user.email = get_user_model().objects.normalize_email(email.strip())
+        user.save(update_fields=["email"])
     if display_name is not None:
         display_name = display_name.strip()
         if len(display_name) > 80:

@@ -71,7 +71,11 @@ def _profile_page(
         "profile": profile,
         "profile_form": profile_form
         or ProfileForm(
-            initial={"display_name": profile.display_name, "cursor_color": profile.cursor_color}
+            initial={
+                "display_name": profile.display_name,
+                "cursor_color": profile.cursor_color,
+                "email": request.user.email,
+            }
         ),
         "token_form": token_form or TokenCreateForm(),
         "tokens": tokens_for_user(user=request.user),
@@ -93,6 +97,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             user=request.user,
             display_name=form.cleaned_data["display_name"],
             cursor_color=form.cleaned_data["cursor_color"],
+            email=form.cleaned_data["email"],
         )
     except FlintError as exc:
         messages.error(request, exc.message)

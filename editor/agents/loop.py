@@ -405,6 +405,14 @@ def _name(call: dict[str, Any]) -> str:
     return str((call.get("function") or {}).get("name") or "")
 
 
+def _diff_name(raw: str) -> str:
+    """The project path a `+++ b/path` line names, as the log shows paths ("" for a delete)."""
+    name = raw.split("\t", 1)[0].strip()
+    if name == "/dev/null":
+        return ""
+    return name[2:] if name.startswith(("a/", "b/")) else name
+
+
 def _describe(name: str, arguments: Any) -> str:
     """A one-line description of a call for the log."""
     try:
@@ -416,11 +424,11 @@ def _describe(name: str, arguments: Any) -> str:
     if name == "apply_patch":
         patch = str(args.get("patch") or "")
         files = [
-            line.split(":", 1)[1].strip() if line.startswith("***") else line[4:].strip()
+            line.split(":", 1)[1].strip() if line.startswith("***") else _diff_name(line[4:])
             for line in patch.splitlines()
             if line.startswith(("*** Add File:", "*** Update File:", "*** Delete File:", "+++ "))
         ]
-        return f"apply_patch {', '.join(files)}"
+        return f"apply_patch {', '.join(f for f in files if f)}"
     if name == "run_command":
         return f"$ {str(args.get('command'))[:500]}"
     if name == "finish":

@@ -21,8 +21,9 @@ from editor.assist.tiers import Tier
 
 QA_CONTEXT_FILES = 4
 
-# (text, tier, model, status) of a finished answer, saved in the usage row's transaction.
-Keep = Callable[[str, str, str, str], None]
+# (text, tier, model, status, error message) of a finished answer, saved in the usage
+# row's transaction; or of a request refused before it streamed (a quota), saved alone.
+Keep = Callable[[str, str, str, str, str], None]
 
 
 @dataclass
@@ -88,7 +89,7 @@ def ask_job(
             history=history,
         )
 
-    def keep(text: str, tier: str, model: str, status: str) -> None:
+    def keep(text: str, tier: str, model: str, status: str, error: str) -> None:
         services.qa_answer_add(
             room_id=room_id,
             author_id=user_id,
@@ -97,6 +98,7 @@ def ask_job(
             tier=tier,
             model=model,
             status=status,
+            error=error,
         )
 
     extra = {"who": who, "path": request.path, "question": request.question}

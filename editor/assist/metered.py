@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from channels.db import database_sync_to_async
 
 from editor.assist import gateway
@@ -167,6 +168,19 @@ def _admit_sync(
     return request, quota_admit_sync(**_admission(meter, tier, reserve))
 
 
+def _interrupted(error: ModelError) -> bool:
+    """The call was cut short by the worker itself: a deep task's monitor interrupts an
+    in-flight call on a stop with the pool's soft-time-limit signal, which the gateway
+    then wraps like any failure."""
+    cause, seen = error.__cause__, set()
+    while cause is not None and id(cause) not in seen:  # a context chain can loop
+        if isinstance(cause, SoftTimeLimitExceeded):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def complete_sync(
     *,
     meter: Meter | None,
@@ -192,8 +206,12 @@ def complete_sync(
         quota_release_sync(ticket, used_tokens=0)
         if meter is not None:
             ms = (time.perf_counter() - started) * 1000
-            _row(meter, tier, model=tier.model, tokens=NOTHING, status="error", error=error,
-                 duration_ms=ms)  # fmt: skip
+            if _interrupted(error):  # a stop (or the worker's time limit), not the model
+                _row(meter, tier, model=tier.model, tokens=NOTHING, status="cancelled",
+                     error=None, duration_ms=ms)  # fmt: skip
+            else:
+                _row(meter, tier, model=tier.model, tokens=NOTHING, status="error", error=error,
+                     duration_ms=ms)  # fmt: skip
         raise
     except BaseException:  # interrupted outside the gateway: free the reservation
         quota_release_sync(ticket, used_tokens=0)

@@ -44,6 +44,9 @@ class QAMessage(models.Model):
     model = models.CharField(max_length=200, blank=True, default="")
     # For answers: ok, or the error kind that cut it short (the text is then partial).
     status = models.CharField(max_length=32, blank=True, default="")
+    # For answers that failed or were refused (a quota): the message the asker was shown,
+    # so the history says what was seen live.
+    error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 
 from editor.assist import errors, gateway
@@ -69,10 +70,13 @@ async def relay(socket: Socket, job: Job) -> None:
     pacer: FramePacer | None = None
     status = "ok"
     error: ModelError | None = None
+    tier: Tier | None = None
+    asked = False  # the prompt is built: a Q&A question is in the history by now
     try:
         try:
             tier = await socket.tier_for(feature, job.requested_tier)
             prompt = await job.prompt(tier)
+            asked = True
             meter = Meter(
                 feature=feature, user_id=socket.user.pk, team_id=socket.room.team_id,
                 room_id=socket.room.pk, request_id=request_id,
@@ -84,6 +88,14 @@ async def relay(socket: Socket, job: Job) -> None:
             # Nothing was streamed yet: only the person who asked needs to know.
             frame = error_frame(request_id, error_kind(exc), exc.message, feature=feature)
             await socket.send(frame)
+            if asked and job.keep is not None:
+                # The history shows the refusal the asker saw, not a question left unanswered.
+                try:
+                    await database_sync_to_async(job.keep)(
+                        "", tier.name if tier else "", "", error_kind(exc), exc.message
+                    )
+                except Exception:
+                    log.exception("could not keep the refusal of %s", request_id)
             return
         start_frame = {
             "type": "assist.start",
@@ -163,9 +175,11 @@ def _keeper(
         return None
     stream = call.stream
     answer_status = error.kind if error is not None else status
+    message = error.message if error is not None else ""
 
     def run() -> None:
-        keep(stream.text, stream.tier.name, stream.model or stream.tier.model, answer_status)
+        model = stream.model or stream.tier.model
+        keep(stream.text, stream.tier.name, model, answer_status, message)
 
     return run
 

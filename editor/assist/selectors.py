@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
+from editor.accounts.presenters import user_out
 from editor.assist.models import CompletionFeedback, FeedbackEvent, QAMessage, RoomModelRoute
 from editor.usage.models import UsageEvent
 from editor.usage.selectors import UsageFilters, usage_events
@@ -38,6 +39,7 @@ def _present(message: QAMessage, names: dict[int, dict[str, Any]]) -> dict[str, 
         "tier": message.tier,
         "model": message.model,
         "status": message.status,
+        "error": message.error,
         "created_at": message.created_at.isoformat(),
     }
 
@@ -46,16 +48,23 @@ def qa_history_list(
     *, room_id: int, limit: int, before_id: int | None = None
 ) -> list[dict[str, Any]]:
     """The latest `limit` Q&A messages (before `before_id`), oldest first, ready to send."""
-    query = QAMessage.objects.filter(room_id=room_id).select_related("author")
+    query = QAMessage.objects.filter(room_id=room_id).select_related("author__profile")
     if before_id is not None:
         query = query.filter(pk__lt=before_id)
     rows = list(query.order_by("-created_at", "-id")[:limit])
     rows.reverse()
-    names = {
-        row.author_id: {"id": row.author_id, "username": row.author.get_username()}
-        for row in rows
-        if row.author_id is not None
-    }
+    # Who asked, as the live frames name them (the room socket's `who`): display name
+    # and cursor colour from the profile, not the username.
+    names = {}
+    for row in rows:
+        if row.author_id is not None and row.author_id not in names:
+            person = user_out(row.author)
+            names[row.author_id] = {
+                "id": person["id"],
+                "username": person["username"],
+                "name": person["display_name"],
+                "color": person["cursor_color"],
+            }
     return [_present(row, names) for row in rows]
 
 

@@ -61,8 +61,10 @@ def qa_answer_add(
     tier: str,
     model: str,
     status: str,
+    error: str = "",
 ) -> QAMessage:
-    """The answer as it ended: `status` is ok, cancelled or the error kind (text is partial)."""
+    """The answer as it ended: `status` is ok, cancelled or the error kind (text is partial);
+    `error` the message the asker was shown (a refusal before any text: the only content)."""
     return QAMessage.objects.create(
         room_id=room_id,
         author_id=author_id,
@@ -72,6 +74,7 @@ def qa_answer_add(
         tier=tier,
         model=model[:200],
         status=status,
+        error=error,
     )
 
 

@@ -42,8 +42,11 @@ class DocumentSource(Protocol):
     def load(self, *, doc_id: UUID, lock: bool) -> DocumentInfo | None:
         """The file behind a doc id, or None; `lock`: under a row lock (in a transaction)."""
 
-    def store_text(self, *, doc_id: UUID, text: str) -> None:
-        """Copy a document's text into the file's own record (a cache for listings)."""
+    def store_text(
+        self, *, doc_id: UUID, text: str, updated_by_id: int | None = None, announce: bool = False
+    ) -> bool:
+        """Copy a document's text into the file's own record (a cache for listings) when
+        it differs; True if it did. `announce`: also tell the room the file's new facts."""
 
 
 _source: DocumentSource | None = None
@@ -75,13 +78,20 @@ def document_lock(*, doc_id: UUID) -> DocumentInfo | None:
     return _registered().load(doc_id=doc_id, lock=True)
 
 
-def document_text_mirror(*, doc_id: UUID, text: str) -> None:
-    """Copy a document's text into its file's record (text, size, sha256) when it differs.
+def document_text_mirror(*, doc_id: UUID, text: str, updated_by_id: int | None = None) -> bool:
+    """Copy a document's text into its file's record (text, size, sha256) when it differs;
+    True if it did. `updated_by_id`: who edited last (the record's "updated by").
 
     The record is a cache for listings (sizes, hashes) once a document has live state; the
     live document stays the source of truth (`doc_text_current`).
     """
-    _registered().store_text(doc_id=doc_id, text=text)
+    return _registered().store_text(doc_id=doc_id, text=text, updated_by_id=updated_by_id)
+
+
+def document_facts_mirror(*, doc_id: UUID, text: str, updated_by_id: int | None) -> None:
+    """Mirror the text after an edit and let the source tell the room the file's new facts
+    (its size, when and by whom it changed), so the file tree follows typing."""
+    _registered().store_text(doc_id=doc_id, text=text, updated_by_id=updated_by_id, announce=True)
 
 
 def base_update(text: str) -> bytes:

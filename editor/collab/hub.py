@@ -30,7 +30,12 @@ from pycrdt import Awareness, Doc, Text, YSyncMessageType
 
 from editor.collab import conf, store
 from editor.collab.awareness import MAX_FRAME_BYTES, MAX_STATE_BYTES, Owners
-from editor.collab.documents import TEXT_NAME, document_text_mirror, text_of
+from editor.collab.documents import (
+    TEXT_NAME,
+    document_facts_mirror,
+    document_text_mirror,
+    text_of,
+)
 from editor.collab.protocol import (
     ProtocolError,
     awareness_message,
@@ -43,6 +48,9 @@ from editor.collab.writer import UpdateWriter
 from editor.core import fanout
 
 log = logging.getLogger(__name__)
+# After this long without an edit, the file row (size, updated by/at) catches up with the
+# live text and the room hears of it: the tree's sizes follow typing, a pause behind.
+MIRROR_AFTER_IDLE_S = 2.0
 
 
 class Peer(Protocol):
@@ -87,6 +95,8 @@ class SharedDoc:
         self._inflight: set[asyncio.Future[None]] = set()
         self._compactor: asyncio.Task[None] | None = None
         self._evict_timer: asyncio.TimerHandle | None = None
+        self._mirror_timer: asyncio.TimerHandle | None = None
+        self.last_editor_id: int | None = None  # whose edit this process stored last
 
     # --- reads --------------------------------------------------------------------------
 
@@ -135,8 +145,30 @@ class SharedDoc:
         await self.fanout(sync_message(YSyncMessageType.SYNC_UPDATE, update), exclude=origin)
         self.hub.publish(self.doc_id, "collab.update", update)
         self.appended_since_compaction += 1
+        self.last_editor_id = origin.user_id
         if self.appended_since_compaction >= conf.compact_every():
             self.compact_soon()
+        else:
+            self.mirror_soon()
+
+    def mirror_soon(self) -> None:
+        if self._mirror_timer is not None:
+            self._mirror_timer.cancel()
+        self._mirror_timer = asyncio.get_running_loop().call_later(
+            MIRROR_AFTER_IDLE_S, lambda: self.hub.spawn(self._mirror())
+        )
+
+    async def _mirror(self) -> None:
+        self._mirror_timer = None
+        if self.closed:
+            return
+        await self.flush()  # the row must not be newer than the stored log
+        try:
+            await database_sync_to_async(document_facts_mirror)(
+                doc_id=self.doc_id, text=self.text(), updated_by_id=self.last_editor_id
+            )
+        except Exception:
+            log.exception("could not refresh the file row of %s", self.doc_id)
 
     def remote_update(self, update: bytes) -> None:
         """An update another process has stored and applied."""
@@ -261,7 +293,9 @@ class SharedDoc:
         if self.closed:
             return
         try:
-            await database_sync_to_async(_compact_and_mirror)(doc_id=self.doc_id)
+            await database_sync_to_async(_compact_and_mirror)(
+                doc_id=self.doc_id, updated_by_id=self.last_editor_id
+            )
         except Exception:
             log.exception("compaction of %s failed; the log is intact", self.doc_id)
 
@@ -274,11 +308,11 @@ async def _send_each(peers: list[Peer], message: bytes) -> None:
             log.debug("send to a closing peer failed", exc_info=True)
 
 
-def _compact_and_mirror(*, doc_id: UUID) -> None:
+def _compact_and_mirror(*, doc_id: UUID, updated_by_id: int | None = None) -> None:
     """Compact, then refresh the file row's copy of the text (sizes in the file list)."""
     result = store.document_compact(doc_id=doc_id)
     if result.text is not None:
-        document_text_mirror(doc_id=doc_id, text=result.text)
+        document_text_mirror(doc_id=doc_id, text=result.text, updated_by_id=updated_by_id)
 
 
 class Hub:
@@ -413,8 +447,9 @@ class Hub:
     async def close(self) -> None:
         """Stop the relay and background work (a test's loop ends; daphne's never does)."""
         for shared in list(self.docs.values()):
-            if shared._evict_timer is not None:
-                shared._evict_timer.cancel()
+            for timer in (shared._evict_timer, shared._mirror_timer):
+                if timer is not None:
+                    timer.cancel()
             await shared.flush()
         await self.relay.close()
         tasks = list(self._tasks)

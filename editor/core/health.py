@@ -22,6 +22,9 @@ from editor.core.redis_clients import probe_client
 logger = logging.getLogger(__name__)
 
 CHECKS = ("database", "redis", "celery")
+# The last failure logged per check, in this process: a probe every few seconds (the
+# launcher's wait for the worker, a balancer) logs a failure once, not once per probe.
+_failing: dict[str, str] = {}
 
 
 class CheckFailed(Exception):
@@ -36,12 +39,16 @@ def _timed(name: str, check: Callable[[], dict[str, Any] | None]) -> dict[str, A
     try:
         detail = check()
         state = {"ok": True, **(detail or {})}
+        if _failing.pop(name, None) is not None:
+            logger.info("health: %s: ok again", name)
     except Exception as exc:  # a health check reports every failure, it does not raise
         if isinstance(exc, CheckFailed):
             reason, detail = exc.reason, exc.detail
         else:
             reason, detail = f"the {name} check failed", f"{type(exc).__name__}: {exc}"
-        logger.warning("health: %s: %s%s", name, reason, f" ({detail})" if detail else "")
+        if _failing.get(name) != reason:
+            _failing[name] = reason
+            logger.warning("health: %s: %s%s", name, reason, f" ({detail})" if detail else "")
         state = {
             "ok": False,
             "error": f"{reason} ({detail})" if settings.DEBUG and detail else reason,

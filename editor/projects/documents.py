@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from editor.collab.documents import DocumentInfo
 from editor.projects.models import ProjectFile
+from editor.rooms.events import room_event_send
 
 
 class ProjectFileSource:
@@ -31,10 +32,36 @@ class ProjectFileSource:
             editable=bool(row.editable and row.text is not None),
         )
 
-    def store_text(self, *, doc_id: UUID, text: str) -> None:
+    def store_text(
+        self, *, doc_id: UUID, text: str, updated_by_id: int | None = None, announce: bool = False
+    ) -> bool:
         # Only when it differs: a compaction or unload of an unchanged document writes nothing.
         data = text.encode("utf-8", "surrogatepass")
         sha256 = hashlib.sha256(data).hexdigest()
-        ProjectFile.objects.filter(doc_id=doc_id, editable=True).exclude(sha256=sha256).update(
-            text=text, size=len(data), sha256=sha256, updated_at=timezone.now()
-        )
+        fields: dict = {
+            "text": text,
+            "size": len(data),
+            "sha256": sha256,
+            "updated_at": timezone.now(),
+        }
+        if updated_by_id is not None:
+            fields["updated_by_id"] = updated_by_id
+        rows = ProjectFile.objects.filter(doc_id=doc_id, editable=True).exclude(sha256=sha256)
+        changed = rows.update(**fields) > 0
+        if changed and announce:
+            _facts_announce(doc_id)
+        return changed
+
+
+def _facts_announce(doc_id: UUID) -> None:
+    """`file.facts` to the room: the file tree follows typing (size, who, when)."""
+    row = (
+        ProjectFile.objects.filter(doc_id=doc_id)
+        .values("id", "room_id", "path", "size", "updated_at", "updated_by__username")
+        .first()
+    )
+    if row is not None:
+        room_event_send(row["room_id"], "file.facts", {
+            "id": row["id"], "doc_id": str(doc_id), "path": row["path"], "size": row["size"],
+            "updated_at": row["updated_at"].isoformat(), "updated_by": row["updated_by__username"],
+        })  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from editor.core.errors import NotFound
@@ -49,8 +49,15 @@ def team_members(*, team: Team) -> QuerySet[TeamMembership]:
 
 
 def room_members(*, room: Room) -> QuerySet[RoomMembership]:
-    return room.memberships.select_related("user", "user__profile").order_by(
-        "role", "user__username"
+    """The room's members; `is_team_owner` marks those who administer it whatever their
+    row says (the room page calls them admin, and so must the settings page)."""
+    owners = TeamMembership.objects.filter(
+        team_id=room.team_id, user_id=OuterRef("user_id"), role=TeamRole.OWNER
+    )
+    return (
+        room.memberships.select_related("user", "user__profile")
+        .annotate(is_team_owner=Exists(owners))
+        .order_by("role", "user__username")
     )
 
 

@@ -138,7 +138,7 @@ socket.addEventListener("message", ({ detail }) => {
   if (handle) handle(detail);
   else if (detail.type.startsWith("assist.")) assistant.onMessage(detail);
   else if (detail.type.startsWith("task.") || detail.type.startsWith("review.")) tasks.onMessage(detail);
-  else if (detail.type === "files.changed" || detail.type.startsWith("upload.")) files.onMessage(detail);
+  else if (detail.type === "files.changed" || detail.type === "file.facts" || detail.type.startsWith("upload.")) files.onMessage(detail);
 });
 
 files.load();

@@ -248,6 +248,9 @@ def test_stop_interrupts_a_long_model_call_within_two_seconds(flint, story):
 
     assert detail["status"] == "cancelled"
     assert time.monotonic() - asked < 2.0
+    # The interrupted call is a cancellation in usage, not the model being down.
+    calls = UsageEvent.objects.filter(task_id=task_id, feature="task").order_by("pk")
+    assert [(c.status, c.error_kind) for c in calls] == [("ok", ""), ("cancelled", "")]
 
 
 def test_a_killed_worker_leaves_the_task_failed_with_a_retry(

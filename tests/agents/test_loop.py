@@ -229,3 +229,16 @@ def test_run_command_is_offered_only_with_a_sandbox(tiers, simulator, commands):
     assert ("run_command" in offered) is commands
     system = simulator.simulator.last_request["messages"][0]["content"]
     assert ("commands are disabled" in system) is not commands
+
+
+def test_the_log_names_a_patchs_files_as_project_paths_without_the_diff_prefix():
+    from editor.agents.loop import _describe
+
+    patch = (
+        "--- a/src/app.py\n+++ b/src/app.py\n@@ -1 +1 @@\n-x\n+y\n"
+        "--- /dev/null\n+++ b/README.md\t2026-01-01\n@@ -0,0 +1 @@\n+hi\n"
+        "--- a/old.txt\n+++ /dev/null\n@@ -1 +0,0 @@\n-bye\n"
+    )
+    assert _describe("apply_patch", {"patch": patch}) == "apply_patch src/app.py, README.md"
+    envelope = "*** Begin Patch\n*** Update File: src/b.py\n@@\n-x\n+y\n*** End Patch\n"
+    assert _describe("apply_patch", {"patch": envelope}) == "apply_patch src/b.py"

@@ -12,7 +12,7 @@ from channels.testing import WebsocketCommunicator
 from editor.assist.selectors import completion_acceptance
 from editor.assist.services import room_route_set
 from editor.assist.simulator import rules_from, tokenize
-from editor.usage.models import UsageEvent
+from editor.usage.models import UsageEvent, UserLimit
 from tests.support.sockets import room_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -178,10 +178,40 @@ async def test_room_qa_streams_to_everyone_and_late_joiners_get_the_history(cast
         ("answer", "It sums the prices.", "bob"),
     ]
     assert history[1]["status"] == "ok" and history[1]["model"] == "sim-fast"
+    # Named as the live frames name the asker: display name and cursor colour.
+    live = {key: start["who"][key] for key in ("id", "username", "name", "color")}
+    assert history[0]["who"] == live and live["name"] == "Bob"
     # Viewers watch the answers live, and read the history too (but cannot ask).
     await carol.send_json_to({"type": "assist.history"})
     assert (await _until(carol, "assist.history"))["messages"] == history
     for socket in (alice, bob, carol):
+        await socket.disconnect()
+
+
+async def test_a_question_refused_by_quota_is_kept_with_the_refusal_the_asker_saw(cast, tiers):
+    await sync_to_async(UserLimit.objects.create)(user=cast.bob, requests_per_minute=1)
+    bob = await _join(cast.bob, cast.room)
+    await bob.send_json_to({"type": "assist.ask", "request_id": "q1", "question": "One?"})
+    await _stream(bob, "q1")
+    await bob.send_json_to({"type": "assist.ask", "request_id": "q2", "question": "Two?"})
+    refused = await _until(bob, "assist.error", "q2")
+    assert refused["kind"] == "quota"
+
+    alice = await _join(cast.alice, cast.room)
+    deadline = time.monotonic() + 5
+    while True:  # the answer rows are written just after their last frames
+        await alice.send_json_to({"type": "assist.history"})
+        history = (await _until(alice, "assist.history"))["messages"]
+        if len(history) == 4 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    by_kind = {(m["request_id"], m["kind"]): m for m in history}
+    answer = by_kind[("q2", "answer")]
+    assert (answer["status"], answer["error"], answer["text"]) == (
+        "quota", refused["message"], "",
+    )  # fmt: skip
+    assert by_kind[("q1", "answer")]["error"] == ""
+    for socket in (alice, bob):
         await socket.disconnect()
 
 

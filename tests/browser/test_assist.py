@@ -31,6 +31,10 @@ ANSWER = (
     "`add` returns the **sum** of its two arguments.\n\n"
     "```python\nprint(add(2, 3))  # 5\n```\n\nNothing else in the project calls it."
 )
+WIDE_GHOST = "return " + " + ".join(f"compute_the_value_of_{n}(argument)" for n in range(12))
+TALL_GHOST = "total = 0\n    for item in range(10):\n        total += " + " + ".join(
+    f"weight_of_{n}(item)" for n in range(12)
+)
 SCRIPT = {
     "rules": [
         # Inline completion: the file around <CURSOR> is the last user message.
@@ -39,6 +43,8 @@ SCRIPT = {
         {"match": "Instruction: rename x to total", "reply": CALC_EDITED, "tps": 60},
         {"match": "Question: What does add do?", "reply": ANSWER, "tps": 120},
         {"match": "Instruction: type it", "reply": CALC_TYPED},
+        {"match": "def wide():\n    <CURSOR>", "reply": WIDE_GHOST},
+        {"match": "def tall():\n    <CURSOR>", "reply": TALL_GHOST},
     ]
 }
 
@@ -269,7 +275,7 @@ def test_an_answer_streams_to_everyone_and_history_reloads(
     question = bob.locator("[data-qa-question]")
     expect(question).to_have_count(1)
     expect(question).to_contain_text("What does add do?")
-    expect(question.locator(".assist-who")).to_have_text("bob")
+    expect(question.locator(".assist-who")).to_have_text("You")  # as it was named live
     expect(bob.locator("[data-qa-answer] .assist-code pre")).to_have_text("print(add(2, 3))  # 5")
     expect(bob.locator("[data-qa-answer] [data-assist-model]")).to_have_text(f"fast · {MODEL}")
 
@@ -412,3 +418,124 @@ def test_only_the_asker_closes_or_narrows_a_quick_edit(
     alice.locator(".cm-qe-head [data-qe-action='reject']").click()
     for page in (bob, carol):
         expect(page.locator(".cm-qe-head")).to_have_count(0)
+
+
+def test_a_refused_question_reloads_as_it_was_seen_and_names_are_display_names(
+    flint, transactional_db, allow_sync_orm, cast, request, browser
+):
+    from editor.projects.services import file_create
+    from editor.usage.models import UserLimit
+
+    file_create(room=cast.room, actor=cast.alice, path="src/calc.py", text=CALC)
+    UserLimit.objects.create(user=cast.bob, requests_per_minute=1)  # the second is refused
+    bob = open_room_as(browser, flint, cast.bob, cast.room, width=1360, height=820)
+    carol = open_room_as(browser, flint, cast.carol, cast.room, width=1360, height=820)
+    ask(bob, "What does add do?")
+    expect(bob.locator("[data-qa-answer]").first).to_have_attribute("data-status", "ok")
+    ask(bob, "And what does print do?")
+    refused = bob.locator("[data-qa-answer]").nth(1)
+    expect(refused).to_have_attribute("data-status", "quota")
+    expect(refused.locator("[data-qa-error='quota']")).to_contain_text("Rate limit reached")
+    live = {"answers": bob.locator("[data-qa-answer]").all_inner_texts()}
+    live["body"] = bob.locator("[data-qa-answer] .assist-msg-body").first.inner_text()
+    bob.screenshot(path=screenshot_path(request, "1-refused-live"))
+
+    bob.reload()
+    expect(bob.locator("[data-qa-question]")).to_have_count(2)
+    expect(bob.locator("[data-qa-question] .assist-who")).to_have_text(["You", "You"])
+    again = bob.locator("[data-qa-answer]")
+    expect(again.nth(1)).to_have_attribute("data-status", "quota")
+    # The refusal reads as it did live (not "No answer was stored"), and so does the answer.
+    assert again.nth(1).inner_text() == live["answers"][1]
+    assert bob.locator("[data-qa-answer] .assist-msg-body").first.inner_text() == live["body"]
+    bob.screenshot(path=screenshot_path(request, "2-refused-after-reload"))
+
+    # Others see the asker by their display name, as the live view names them.
+    carol.reload()
+    expect(carol.locator("[data-qa-question] .assist-who")).to_have_text(["Bob", "Bob"])
+    expect(carol.locator("[data-qa-answer]").nth(1)).to_contain_text("Rate limit reached")
+    expect(carol.get_by_text("No answer was stored")).to_have_count(0)
+    carol.screenshot(path=screenshot_path(request, "3-carol-after-reload"))
+
+
+def test_answers_that_arrive_while_the_panel_is_hidden_are_scrolled_to_when_it_shows(
+    flint, transactional_db, allow_sync_orm, cast, request, browser
+):
+    from editor.projects.services import file_create
+
+    file_create(room=cast.room, actor=cast.alice, path="src/calc.py", text=CALC)
+    bob = open_room_as(browser, flint, cast.bob, cast.room, width=1360, height=700)
+    alice = open_room_as(browser, flint, cast.alice, cast.room, width=1360, height=700)
+    alice.locator("[data-assist-tab='tasks']").click()
+    expect(alice.locator("[data-assist-log]")).to_be_hidden()
+    for number in range(1, 5):
+        ask(bob, f"What does add do? ({number})")
+        expect(bob.locator("[data-qa-answer]").nth(number - 1)).to_have_attribute(
+            "data-status", "ok"
+        )
+    expect(alice.locator("[data-qa-answer][data-status='ok']")).to_have_count(4)
+
+    alice.locator("[data-assist-tab='ask']").click()
+    log = alice.locator("[data-assist-log]")
+    expect(log).to_be_visible()
+    assert log.evaluate("l => l.scrollHeight > l.clientHeight + 100")  # it does overflow
+    alice.wait_for_function(
+        "() => { const l = document.querySelector('[data-assist-log]');"
+        " return l.scrollHeight - l.scrollTop - l.clientHeight < 40; }"
+    )
+    expect(alice.locator("[data-qa-answer]").last).to_be_in_viewport()
+    alice.screenshot(path=screenshot_path(request, "newest-shown"))
+
+
+def _ghost_fits(page, part) -> None:
+    """`part` of the ghost, and its Tab hint, lie within the editor's visible width."""
+    scroller = page.locator(".editor-host:not([hidden]) .cm-scroller").bounding_box()
+    box = page.locator(part).bounding_box()
+    assert box["x"] + box["width"] <= scroller["x"] + scroller["width"], (box, scroller)
+    key = page.locator(".cm-assist-key").bounding_box()
+    assert key["x"] + key["width"] <= scroller["x"] + scroller["width"], (key, scroller)
+    # The text itself does not wrap: no horizontal scrolling, no line wrapping turned on.
+    assert page.evaluate(
+        "() => { const s = document.querySelector('.editor-host:not([hidden]) .cm-scroller');"
+        " return s.scrollWidth <= s.clientWidth; }"
+    )
+    expect(page.locator(".cm-lineWrapping")).to_have_count(0)
+
+
+def test_long_ghost_text_wraps_within_the_editor_and_keeps_the_tab_hint_in_sight(
+    flint, transactional_db, allow_sync_orm, cast, request, browser
+):
+    from editor.projects.services import file_create
+
+    file_create(room=cast.room, actor=cast.alice, path="src/wide.py", text="def wide():\n")
+    file_create(room=cast.room, actor=cast.alice, path="src/tall.py", text="def tall():\n")
+    alice = open_room_as(browser, flint, cast.alice, cast.room, width=1100, height=760)
+
+    open_file(alice, "src/wide.py")
+    caret_at_end(alice)
+    alice.keyboard.type("    ")
+    ghost = alice.locator(".cm-assist-ghost")
+    expect(ghost.locator(".cm-assist-ghost-text")).to_have_text(WIDE_GHOST)
+    expect(alice.locator(".cm-assist-key")).to_be_visible()
+    _ghost_fits(alice, ".cm-assist-ghost")
+    assert (
+        ghost.bounding_box()["height"]
+        > 2 * alice.locator(".cm-line").first.bounding_box()["height"]
+    )  # it wrapped
+    alice.screenshot(path=screenshot_path(request, "1-wide-ghost"))
+    alice.keyboard.press("Tab")
+    assert doc_text(alice) == "def wide():\n    " + WIDE_GHOST
+
+    # Several lines: the first at the cursor, the rest below it from the left margin.
+    open_file(alice, "src/tall.py")
+    caret_at_end(alice)
+    alice.keyboard.type("    ")
+    more = alice.locator(".cm-assist-ghost-more")
+    expect(ghost.locator(".cm-assist-ghost-text")).to_have_text("total = 0")
+    expect(more.locator(".cm-assist-ghost-text")).to_have_text(TALL_GHOST.split("\n", 1)[1])
+    _ghost_fits(alice, ".cm-assist-ghost-more")
+    line = alice.locator(".editor-host:not([hidden]) .cm-line").first.bounding_box()
+    assert abs(more.bounding_box()["x"] - line["x"]) < 2  # indentation reads as inserted
+    alice.screenshot(path=screenshot_path(request, "2-tall-ghost"))
+    alice.keyboard.press("Tab")
+    assert doc_text(alice) == "def tall():\n    " + TALL_GHOST

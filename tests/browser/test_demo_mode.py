@@ -208,9 +208,9 @@ def test_a_fresh_make_run_in_demo_mode_shows_every_model_feature(flint, request)
             top = first.bounding_box()["y"]
             line1 = page.locator(".editor-host:not([hidden]) .cm-line").nth(0).bounding_box()
             assert line1["y"] - 4 <= top <= line1["y"] + line1["height"]  # `import sys`
-            first.click()
-            popover = page.locator("[data-review-popover]")
-            expect(popover).to_contain_text("F401")
+            # Shown below their lines without a click.
+            card = page.locator(".editor-host:not([hidden]) [data-review-inline]").first
+            expect(card).to_contain_text("F401")
             shot(page, "8-review-comments-on-lines")
         finally:
             browser.close()

@@ -5,7 +5,8 @@ bob starts a task from the Tasks tab; the simulator is scripted to read a file, 
 files and run a command in the sandbox. alice's page sees it run live; the diff shows
 both files; bob applies it and both pages' editors show the new text. A long command is
 stopped from the page and ends "cancelled" within a few seconds; a review of a file puts
-a comment in the gutter, which fades when resolved; a file edited meanwhile conflicts.
+a comment marked in the gutter and shown below its line, which fades when resolved; a
+file edited meanwhile conflicts.
 """
 
 from __future__ import annotations
@@ -268,15 +269,31 @@ def test_a_file_review_puts_comments_in_the_gutter_and_resolving_fades_them(
         line = page.locator(".editor-host:not([hidden]) .cm-line").nth(1).bounding_box()
         assert line["y"] - 4 <= top <= line["y"] + line["height"], (top, line)
     expect(bob.locator("[data-review-state]")).to_contain_text("1 comment")
-    bob.locator(".cm-review-gutter [data-review-marker]").click()
-    popover = bob.locator("[data-review-popover]")
-    expect(popover).to_contain_text("Magic number")
-    expect(popover).to_contain_text("warning")
+    # The comment shows without a click, in a card below its line (not over it).
+    for page in (bob, alice):
+        card = page.locator(".editor-host:not([hidden]) [data-review-inline]")
+        expect(card).to_contain_text("Magic number")
+        expect(card).to_contain_text("warning")
+        lines = page.locator(".editor-host:not([hidden]) .cm-line")
+        commented, after = lines.nth(1).bounding_box(), lines.nth(2).bounding_box()
+        box = card.bounding_box()
+        assert box["y"] >= commented["y"] + commented["height"] - 1, (box, commented)
+        assert after["y"] >= box["y"] + box["height"] - 1, (after, box)  # pushed down
     bob.screenshot(path=screenshot_path(request, "gutter-comment"))
+    # The marker folds the card away (for this page only) and brings it back.
+    marker = bob.locator(".cm-review-gutter [data-review-marker]")
+    marker.click()
+    expect(bob.locator("[data-review-inline]")).to_have_count(0)
+    expect(marker).to_have_attribute("aria-expanded", "false")
+    expect(alice.locator("[data-review-inline]")).to_have_count(1)
+    marker.click()
+    card = bob.locator("[data-review-inline]")
+    expect(card).to_contain_text("Magic number")
 
-    popover.locator("[data-resolve]").click()
+    card.locator("[data-resolve]").click()
     for page in (bob, alice):
         expect(page.locator(".cm-review-gutter [data-review-marker]")).to_have_count(0)
+        expect(page.locator("[data-review-inline]")).to_have_count(0)
 
 
 def test_an_edit_made_meanwhile_conflicts_and_the_page_shows_both_sides(

@@ -291,3 +291,27 @@ async def test_keystrokes_do_not_hop_through_the_shared_sync_thread(cast, main_p
     assert hops == []  # neither alice's updates nor their relay to bob took the hop
     await alice_ws.disconnect()
     await bob_ws.disconnect()
+
+
+async def test_the_file_row_and_the_room_follow_an_edit_a_pause_later(cast, main_py, monkeypatch):
+    from editor.collab import hub as hub_module
+    from editor.projects.models import ProjectFile
+    from tests.support.sockets import room_socket
+
+    monkeypatch.setattr(hub_module, "MIRROR_AFTER_IDLE_S", 0.2)
+    room = await room_socket(cast.carol, cast.room)
+    bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
+    await bob.insert(0, "# bob was here\n")
+
+    for _ in range(50):  # skip hello, presence and the like
+        message = await room.receive_json_from(timeout=3)
+        if message["type"] == "file.facts":
+            break
+    expected = len("# bob was here\ndef main():\n    pass\n")
+    assert message["size"] == expected and message["updated_by"] == "bob"
+    assert message["path"] == "src/main.py" and message["doc_id"] == str(main_py.doc_id)
+    row = await sync_to_async(ProjectFile.objects.get)(pk=main_py.pk)
+    assert (row.size, row.updated_by_id) == (expected, cast.bob.pk)
+    assert row.updated_at > main_py.updated_at
+    await bob_ws.disconnect()
+    await room.disconnect()

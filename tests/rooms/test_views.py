@@ -105,6 +105,23 @@ def test_owner_reaches_room_settings(as_user, cast):
     assert ">dave<" in body  # dave can be added
 
 
+def test_a_team_owner_is_admin_on_the_room_page_and_in_its_settings_alike(as_user, cast):
+    from editor.rooms.services import room_member_set
+
+    # alice owns the team and also has an editor row in the room.
+    room_member_set(room=cast.room, actor=cast.alice, user=cast.alice, role="editor")
+    client = as_user(cast.alice)
+    header = page(client.get(reverse("rooms:detail", args=[cast.room.pk])))
+    settings_page = page(client.get(reverse("rooms:settings", args=[cast.room.pk])))
+
+    assert ">Admin</span>" in header
+    row = settings_page[settings_page.index('data-member="alice"') :]
+    row = row[: row.index("</tr>")]
+    assert ">Admin</span>" in row and "team owner" in row and ">Editor</span>" not in row
+    bob_row = settings_page[settings_page.index('data-member="bob"') :]
+    assert ">Editor</span>" in bob_row[: bob_row.index("</tr>")]
+
+
 @pytest.mark.parametrize("who", ["bob", "carol", "dave", "mallory"])
 def test_only_owners_reach_room_settings(as_user, cast, who):
     response = as_user(getattr(cast, who)).get(reverse("rooms:settings", args=[cast.room.pk]))

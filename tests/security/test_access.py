@@ -312,6 +312,35 @@ async def test_password_change_closes_the_users_session_sockets_within_a_second(
     await doc_ws.disconnect()
 
 
+def _changes_own_password(client: Client, old: str, new: str) -> int:
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": old, "new_password1": new, "new_password2": new},
+    )
+    return response.status_code
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_changing_ones_password_on_the_page_closes_the_sockets_of_every_session(cast):
+    here = await sync_to_async(_logged_in)(cast.bob)
+    elsewhere = await sync_to_async(_logged_in)(cast.bob)
+    here_ws = await _room_socket(cast.room, session=here)
+    elsewhere_ws = await _room_socket(cast.room, session=elsewhere)
+
+    status = await sync_to_async(_changes_own_password)(here, cast.password, "n3w-Secret-pass")
+    assert status == 302
+
+    # The other session ended; this one was re-keyed by Django (update_session_auth_hash),
+    # so a socket opened under its old key closes too, and the page's reload reconnects.
+    for communicator in (elsewhere_ws, here_ws):
+        closed = await _closed_within(communicator, CUT_OFF_WITHIN_S)
+        assert closed["code"] == closecodes.NOT_AUTHENTICATED
+    assert (await sync_to_async(here.get)(reverse("profile"))).status_code == 200
+    assert (await sync_to_async(elsewhere.get)(reverse("profile"))).status_code == 302
+    await here_ws.disconnect()
+    await elsewhere_ws.disconnect()
+
+
 # --- item 12: deeply nested JSON on the room socket ------------------------------------
 
 

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import psutil
 import pytest
@@ -94,6 +95,26 @@ def test_sigterm_stops_every_process_and_exits_0(launch):
     assert f"Log in at {again.url}accounts/login/" in again.output()
     again.process.send_signal(signal.SIGINT)
     assert again.wait_exit() == 0
+
+
+def test_a_signal_to_make_s_process_group_is_one_stop_not_a_forced_one(launch):
+    """`kill -TERM -<pgid>` of `make run` reaches the launcher twice (from the kernel, and
+    relayed by make) milliseconds apart: that is one graceful stop, not a second Ctrl-C."""
+    flint = launch()
+    flint.wait_ready()
+    children = flint.descendants()
+
+    flint.process.send_signal(signal.SIGTERM)
+    time.sleep(0.02)
+    flint.process.send_signal(signal.SIGTERM)
+    code = flint.wait_exit()
+
+    output = flint.output()
+    assert code == 0, output[-4000:]
+    assert "killing it" not in output, output[-4000:]
+    assert "Warm shutdown" in output  # the worker stopped on its own, gracefully
+    assert "Stopped." in output
+    assert_all_gone(children)
 
 
 def test_a_child_that_dies_stops_the_rest_and_shows_its_last_lines(launch):

@@ -56,7 +56,8 @@ export class Banner {
 
 export function showRole(root, role) {
   const badge = root.querySelector("[data-role-badge]");
-  badge.textContent = role;
+  // The same words as the room settings page: Admin, Editor, Viewer.
+  badge.textContent = role.charAt(0).toUpperCase() + role.slice(1);
   badge.className = `badge ${role}`;
   root.querySelector("[data-readonly-badge]").hidden = role !== "viewer";
   root.dataset.role = role;

@@ -1,6 +1,6 @@
 // The room's open review comments: loaded once, kept fresh by review.comments and
-// review.comment, shown in the editor gutter (file reviews) and in a task's diff (task
-// reviews). Resolving fades a comment out for everyone.
+// review.comment, shown in the editor (file reviews: a gutter marker, the card below the
+// line) and in a task's diff (task reviews). Resolving fades a comment out for everyone.
 import { reviewGutter, showComments } from "./gutter.js";
 import { h } from "./format.js";
 
@@ -13,13 +13,6 @@ export class ReviewComments extends EventTarget {
     this.editor = editor;
     this.canEdit = canEdit; // () => boolean
     this.byId = new Map();
-    this.pop = null;
-    document.addEventListener("click", (event) => {
-      if (this.pop && !this.pop.contains(event.target)) this.closePopover();
-    });
-    document.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") this.closePopover();
-    });
   }
 
   async load() {
@@ -65,7 +58,6 @@ export class ReviewComments extends EventTarget {
     for (const { file, session } of this.editor.tabs.values()) {
       if (session) showComments(session.view, this.forFile(file));
     }
-    if (this.pop) this.refreshPopover();
     this.dispatchEvent(new CustomEvent("changed"));
   }
 
@@ -73,7 +65,7 @@ export class ReviewComments extends EventTarget {
   extensionFor(session) {
     return reviewGutter({
       initial: () => this.forFile(session.file),
-      popover: (anchor, comments) => this.popover(anchor, comments),
+      card: (comment) => this.card(comment),
     });
   }
 
@@ -102,33 +94,5 @@ export class ReviewComments extends EventTarget {
       h("div.review-body", {}, comment.body),
       actions.length ? h("div.review-actions", {}, actions) : null,
     );
-  }
-
-  popover(anchor, comments) {
-    this.closePopover();
-    this.popIds = comments.map((c) => c.id);
-    this.pop = h("div.review-popover", { role: "dialog", "aria-label": "Review comments", "data-review-popover": "" });
-    document.body.append(this.pop);
-    this.popAnchor = anchor;
-    this.refreshPopover();
-  }
-
-  refreshPopover() {
-    const comments = this.popIds.map((id) => this.byId.get(id)).filter(Boolean);
-    if (!comments.length) {
-      this.closePopover();
-      return;
-    }
-    this.pop.replaceChildren(...comments.map((c) => this.card(c)));
-    const box = this.popAnchor.isConnected ? this.popAnchor.getBoundingClientRect() : null;
-    if (box) {
-      this.pop.style.left = `${Math.round(box.right + 6)}px`;
-      this.pop.style.top = `${Math.round(Math.min(box.top - 6, window.innerHeight - this.pop.offsetHeight - 8))}px`;
-    }
-  }
-
-  closePopover() {
-    if (this.pop) this.pop.remove();
-    this.pop = null;
   }
 }

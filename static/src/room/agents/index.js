@@ -259,6 +259,7 @@ export class TasksPanel {
 
   editorNote(text, state) {
     this.reviewState.textContent = text;
+    this.reviewState.title = text; // the status bar may cut it short
     this.reviewState.dataset.state = state;
     clearTimeout(this.noteTimer);
     if (state !== "running") this.noteTimer = setTimeout(() => (this.reviewState.textContent = ""), 10000);
@@ -281,7 +282,7 @@ export class TasksPanel {
       if (run.target === "file") {
         this.reviewButton.disabled = false;
         const n = frame.comments.length;
-        this.editorNote(n ? `Review: ${n} comment${n === 1 ? "" : "s"} in the gutter` : "Review: no comments", "done");
+        this.editorNote(n ? `Review: ${n} comment${n === 1 ? " below its line" : "s below their lines"}` : "Review: no comments", "done");
       }
     }
     this.comments.set(frame.comments);

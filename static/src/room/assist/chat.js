@@ -30,6 +30,28 @@ export class RoomChat {
       }
     });
     this.input.addEventListener("focus", () => this.renderContext());
+    // A hidden log (the Tasks tab in front, a folded pane) has no height, so it cannot be
+    // scrolled: whether the reader follows the newest message is kept, and when the log
+    // shows again it scrolls to the newest if they were.
+    this.atEnd = true;
+    this.shown = this.log.clientHeight > 0;
+    this.log.addEventListener("scroll", () => {
+      if (this.log.clientHeight > 0) this.atEnd = this.nearEnd();
+    });
+    new ResizeObserver(() => {
+      const shown = this.log.clientHeight > 0;
+      if (shown && !this.shown && this.atEnd) this.toEnd();
+      this.shown = shown;
+    }).observe(this.log);
+  }
+
+  nearEnd() {
+    return this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 40;
+  }
+
+  toEnd() {
+    this.log.scrollTop = this.log.scrollHeight;
+    this.atEnd = true;
   }
 
   setCanAsk(can) {
@@ -129,12 +151,12 @@ export class RoomChat {
     this.log.append(q, a);
     this.turns.set(id, turn);
     this.renderAnswer(turn);
-    this.log.scrollTop = this.log.scrollHeight; // a new question: show it
+    this.toEnd(); // a new question: show it
     return turn;
   }
 
   renderAnswer(turn) {
-    const stick = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 40;
+    const stick = this.log.clientHeight > 0 ? this.nearEnd() : this.atEnd;
     turn.answer_el.dataset.status = turn.status;
     turn.meta.replaceChildren(el("span", "assist-who model", "Fast model"));
     if (turn.start) turn.meta.append(modelBadges(turn.start));
@@ -171,7 +193,7 @@ export class RoomChat {
       // A stored answer whose stream failed (history says which way).
       turn.foot.append(el("span", "assist-partial", turn.text ? partialLabel(turn.status) : `${kindTitle(turn.status)}: no answer.`));
     }
-    if (stick) this.log.scrollTop = this.log.scrollHeight;
+    if (stick) this.toEnd();
   }
 
   codeActions(code) {
@@ -220,7 +242,9 @@ export class RoomChat {
     for (const message of messages) {
       if (live.has(message.request_id)) continue;
       if (message.kind === "question") {
-        const turn = this.turn(message.request_id, { who: message.who, question: message.text, path: message.path, mine: false, created: message.created_at });
+        // Named as the live view names them: "You" for one's own, else the display name.
+        const mine = Boolean(message.who) && message.who.id === this.assistant.me.id;
+        const turn = this.turn(message.request_id, { who: message.who, question: message.text, path: message.path, mine, created: message.created_at });
         turn.status = "lost"; // until its answer row says otherwise
         pending.set(message.request_id, turn);
         this.log.insertBefore(turn.question_el, this.firstLive());
@@ -230,6 +254,7 @@ export class RoomChat {
         if (!turn) continue;
         turn.text = message.text;
         turn.status = message.status || "ok";
+        turn.error = message.error || ""; // a refusal or failure, worded as it was live
         turn.tier = message.tier;
         turn.model = message.model;
       }
@@ -239,7 +264,7 @@ export class RoomChat {
       this.renderAnswer(turn);
     }
     this.empty.hidden = this.turns.size > 0;
-    this.log.scrollTop = this.log.scrollHeight;
+    this.toEnd();
   }
 
   firstLive() {

@@ -161,7 +161,8 @@ export class Assistant extends EventTarget {
   // --- the room socket -------------------------------------------------------------------
 
   connected() {
-    if (this.canAsk()) this.socket.send({ type: "assist.history" });
+    // Viewers read along live, so they get the history too (the server allows it).
+    this.socket.send({ type: "assist.history" });
   }
 
   disconnected() {

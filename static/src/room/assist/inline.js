@@ -32,39 +32,57 @@ const ghostField = StateField.define({
     for (const effect of tr.effects) if (effect.is(setGhost)) ghost = effect.value;
     return ghost;
   },
-  provide: (field) =>
-    EditorView.decorations.from(field, (ghost) => {
-      if (!ghost || (!ghost.text && !ghost.error)) return Decoration.none;
-      return Decoration.set([Decoration.widget({ widget: new GhostWidget(ghost), side: 1 }).range(ghost.pos)]);
-    }),
+});
+
+/**
+ * The ghost's decorations. The editor does not wrap lines, but a ghost must stay in
+ * sight: its first line shows at the cursor, wrapping within the room left on screen
+ * (--assist-ghost-room, measured by ghostRoom); the lines after it show as a block below
+ * the cursor's line, from the left margin as they would be inserted, wrapping within the
+ * visible width (--assist-ghost-width). The Tab hint and model badges follow the last line.
+ */
+const ghostDecorations = EditorView.decorations.compute([ghostField], (state) => {
+  const ghost = state.field(ghostField);
+  if (!ghost || (!ghost.text && !ghost.error)) return Decoration.none;
+  const [first, ...rest] = (ghost.text || "").split("\n");
+  const parts = [Decoration.widget({ widget: new GhostWidget(ghost, first, !rest.length), side: 1 }).range(ghost.pos)];
+  if (rest.length) {
+    const lineEnd = state.doc.lineAt(ghost.pos).to;
+    parts.push(Decoration.widget({ widget: new GhostWidget(ghost, rest.join("\n"), true, true), side: 1, block: true }).range(lineEnd));
+  }
+  return Decoration.set(parts);
 });
 
 class GhostWidget extends WidgetType {
-  constructor(ghost) {
+  constructor(ghost, text, last, block = false) {
     super();
     this.ghost = ghost;
+    this.text = text;
+    this.last = last; // the part that carries the Tab hint (and the toast)
+    this.block = block;
   }
 
   eq(other) {
     const a = this.ghost;
     const b = other.ghost;
-    return a.id === b.id && a.text === b.text && a.status === b.status && a.error === b.error;
+    return a.id === b.id && this.text === other.text && this.last === other.last && a.status === b.status && a.error === b.error;
   }
 
   toDOM() {
-    const { text, error, status, start } = this.ghost;
-    const wrap = el("span", "cm-assist-ghost");
+    const { error, status, start } = this.ghost;
+    const wrap = el(this.block ? "div" : "span", this.block ? "cm-assist-ghost-more" : "cm-assist-ghost");
     wrap.dataset.assistGhost = status;
-    if (text) wrap.append(el("span", "cm-assist-ghost-text", text));
+    if (this.text) wrap.append(el("span", "cm-assist-ghost-text", this.text));
+    if (!this.last) return wrap;
     const tag = el("span", "cm-assist-ghost-tag");
     if (error) {
       wrap.classList.add("has-error");
       const toast = el("span", "cm-assist-toast", `${kindTitle(error.kind)}: ${error.message}`);
       toast.dataset.assistToast = error.kind;
       toast.setAttribute("role", "status");
-      if (text) toast.textContent += " Tab keeps what arrived.";
+      if (this.ghost.text) toast.textContent += " Tab keeps what arrived.";
       tag.append(toast);
-    } else if (text) {
+    } else if (this.ghost.text) {
       tag.append(el("span", "cm-assist-key", "Tab"));
     }
     tag.append(modelBadges(start, { compact: true }));
@@ -76,6 +94,44 @@ class GhostWidget extends WidgetType {
     return false;
   }
 }
+
+const MIN_ROOM_PX = 160; // a caret at the right edge: the ghost still gets some width
+
+/** Measures how much width a ghost has on screen (see ghostDecorations). */
+const ghostRoom = ViewPlugin.fromClass(
+  class {
+    constructor(view) {
+      this.view = view;
+    }
+
+    update(update) {
+      const ghost = update.state.field(ghostField);
+      if (!ghost) return;
+      if (ghost !== update.startState.field(ghostField) || update.geometryChanged) this.measure();
+    }
+
+    measure() {
+      const view = this.view;
+      view.requestMeasure({
+        key: this,
+        read: () => {
+          const ghost = view.state.field(ghostField, false);
+          const at = ghost && view.coordsAtPos(ghost.pos, -1); // the caret, not the widget after it
+          if (!at) return null;
+          const screen = view.scrollDOM.getBoundingClientRect();
+          const right = Math.min(screen.right, document.documentElement.clientWidth) - 16;
+          const lineLeft = view.contentDOM.getBoundingClientRect().left;
+          return { room: Math.max(right - at.left, MIN_ROOM_PX), width: Math.max(right - Math.max(lineLeft, screen.left), MIN_ROOM_PX) };
+        },
+        write: (size) => {
+          if (!size) return;
+          view.dom.style.setProperty("--assist-ghost-room", `${Math.floor(size.room)}px`);
+          view.dom.style.setProperty("--assist-ghost-width", `${Math.floor(size.width)}px`);
+        },
+      });
+    }
+  },
+);
 
 /** The CodeMirror extension for one open document. */
 export function inlineCompletion({ assistant, session }) {
@@ -210,5 +266,5 @@ export function inlineCompletion({ assistant, session }) {
       { key: "Escape", run: (view) => (view.plugin(plugin) ? view.plugin(plugin).dismiss() : false) },
     ]),
   );
-  return [ghostField, plugin, keys];
+  return [ghostField, ghostDecorations, ghostRoom, plugin, keys];
 }

@@ -36,6 +36,16 @@ export class EditorArea extends EventTarget {
       if (tab && event.button === 1) this.close(tab.dataset.docId);
     });
     root.querySelector("[data-follow-stop]").addEventListener("click", () => this.follow(null));
+    // Unsent edits are kept in this browser for the next visit, but say so before leaving.
+    window.addEventListener("beforeunload", (event) => {
+      if (!this.hasUnsent()) return;
+      event.preventDefault();
+      event.returnValue = "";
+    });
+  }
+
+  hasUnsent() {
+    return [...this.tabs.values()].some(({ session }) => session && session.hasUnsent());
   }
 
   get readOnly() {
@@ -77,6 +87,7 @@ export class EditorArea extends EventTarget {
           if (this.active === file.doc_id) this.renderStatus();
         });
         session.awareness.on("change", () => this.peersChanged());
+        session.addEventListener("readonly-attempt", () => this.explainReadOnly());
       }
     }
     this.activate(file.doc_id, { focus });
@@ -156,6 +167,14 @@ export class EditorArea extends EventTarget {
       pos.textContent = "";
       this.conn.hidden = true;
     }
+  }
+
+  /** A viewer tried to type: say once, briefly, why not and who can change it. */
+  explainReadOnly() {
+    const note = this.root.querySelector("[data-readonly-note]");
+    note.hidden = false;
+    clearTimeout(this.readOnlyNoteTimer);
+    this.readOnlyNoteTimer = setTimeout(() => (note.hidden = true), 6000);
   }
 
   close(docId) {

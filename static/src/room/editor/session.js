@@ -3,7 +3,9 @@
 //
 // The session cookie authenticates the socket. Undo is Y.UndoManager's (only this
 // person's edits), so CodeMirror's own history is not installed. Edits made offline stay
-// in the Y.Doc and the provider's sync step on reconnect merges them.
+// in the Y.Doc and the provider's sync step on reconnect merges them; they are also kept
+// in this browser's IndexedDB (y-indexeddb), so a tab closed while offline sends them on
+// the next visit, and the page asks before closing while any are unsent.
 import { closeBrackets, closeBracketsKeymap } from "@codemirror/autocomplete";
 import { defaultKeymap, indentWithTab } from "@codemirror/commands";
 import {
@@ -28,12 +30,15 @@ import {
   lineNumbers,
   rectangularSelection,
 } from "@codemirror/view";
+import { IndexeddbPersistence } from "y-indexeddb";
 import { WebsocketProvider } from "y-websocket";
 import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
 import * as Y from "yjs";
 
 import { guardAwarenessColors, safeColor } from "../../common/color.js";
 import { agentCursors } from "./agents.js";
+import { cursorsOfViewers } from "./cursors.js";
+import { indentExtension } from "./indent.js";
 import { languageExtension } from "./languages.js";
 
 // Close codes after which reconnecting cannot help (editor/core/closecodes.py).
@@ -69,6 +74,9 @@ export class DocSession extends EventTarget {
     this.refusal = null;
     this.ydoc = new Y.Doc();
     this.ytext = this.ydoc.getText(TEXT_NAME);
+    // Per person and document: someone else signing in on this browser never sends them.
+    this.local = new IndexeddbPersistence(`flint-doc-${user.id}-${file.doc_id}`, this.ydoc);
+    this.unsent = false; // this tab's edits made while not synced, not yet sent
     this.provider = new WebsocketProvider(docServerUrl(), file.doc_id, this.ydoc, {
       // Each tab talks to the server: the indicator then tells the truth about this tab.
       disableBc: true,
@@ -90,6 +98,10 @@ export class DocSession extends EventTarget {
     this.undoManager = new Y.UndoManager(this.ytext);
     this.editable = new Compartment();
     this.language = new Compartment();
+    this.indent = new Compartment();
+    this.ydoc.on("update", (update, origin) => {
+      if (origin !== this.provider && origin !== this.local && !this.provider.synced) this.unsent = true;
+    });
     this.provider.on("status", () => this.updateState());
     this.provider.on("sync", () => this.updateState());
     this.provider.on("connection-close", (event) => this.onClose(event));
@@ -132,8 +144,11 @@ export class DocSession extends EventTarget {
             indentWithTab,
           ]),
           this.language.of(languageExtension(file.language)),
+          // Until the text arrives, the language's usual unit; detected once it has.
+          this.indent.of(indentExtension("", file.language)),
           this.editable.of(this.editableExtension(readOnly)),
-          yCollab(this.ytext, this.awareness, { undoManager: this.undoManager }),
+          // Remote cursors of the people viewing this file only, as the presence list says.
+          yCollab(this.ytext, cursorsOfViewers(this.awareness, this.docId), { undoManager: this.undoManager }),
           agentCursors(this.awareness, this.ydoc),
           EditorView.updateListener.of((update) => {
             if (update.selectionSet || update.docChanged) this.emit("cursor", this.cursorInfo());
@@ -149,7 +164,14 @@ export class DocSession extends EventTarget {
   editableExtension(readOnly) {
     // Viewers can still move their cursor and select (so others see where they look),
     // but no transaction of theirs changes the text; the server drops their updates too.
-    return readOnly ? [EditorState.readOnly.of(true)] : [];
+    // A viewer who types is told why nothing happens (index.js shows it), not left guessing.
+    const refused = () => {
+      this.emit("readonly-attempt", {});
+      return false;
+    };
+    return readOnly
+      ? [EditorState.readOnly.of(true), EditorView.domEventHandlers({ beforeinput: refused, paste: refused, drop: refused })]
+      : [];
   }
 
   emit(type, detail) {
@@ -164,7 +186,16 @@ export class DocSession extends EventTarget {
   setFile(file) {
     const languageChanged = file.language !== this.file.language;
     this.file = file;
-    if (languageChanged) this.view.dispatch({ effects: this.language.reconfigure(languageExtension(file.language)) });
+    if (languageChanged) {
+      this.view.dispatch({ effects: this.language.reconfigure(languageExtension(file.language)) });
+      this.detectIndent();
+    }
+  }
+
+  /** Use the indent unit the text already has (four spaces in most Python files). */
+  detectIndent() {
+    const text = this.view.state.doc.toString();
+    this.view.dispatch({ effects: this.indent.reconfigure(indentExtension(text, this.file.language)) });
   }
 
   onClose(event) {
@@ -183,8 +214,20 @@ export class DocSession extends EventTarget {
     else if (!this.provider.synced) state = "syncing";
     else state = "synced";
     if (state === this.state && state !== "refused") return;
+    // Synced: the server answered this tab's sync step, which carried every edit it lacked.
+    if (state === "synced") this.unsent = false;
+    if (state === "synced" && !this.indentDetected) {
+      this.indentDetected = true;
+      this.detectIndent();
+    }
     this.state = state;
     this.emit("state", { state, refusal: this.refusal });
+  }
+
+  /** Edits the server may not have: made while offline, or still in the socket's buffer. */
+  hasUnsent() {
+    const ws = this.provider.ws;
+    return this.unsent || Boolean(ws && ws.bufferedAmount > 0);
   }
 
   cursorInfo() {
@@ -227,7 +270,11 @@ export class DocSession extends EventTarget {
   destroy() {
     window.removeEventListener("online", this.onlineListener);
     window.removeEventListener("offline", this.onlineListener);
+    const unsent = this.hasUnsent();
     this.provider.destroy();
+    // A closed tab with nothing unsent needs no local copy; one with unsent edits keeps it.
+    if (unsent) this.local.destroy();
+    else this.local.clearData();
     this.view.destroy();
     this.undoManager.destroy();
     this.ydoc.destroy();

@@ -76,9 +76,22 @@ export class FilesPane extends EventTarget {
     this.tree.set(tree.files, tree.folders);
     const empty = tree.files.length === 0 && tree.folders.length === 0;
     this.empty.hidden = !empty;
-    const bytes = tree.files.reduce((sum, f) => sum + f.size, 0);
-    this.summary.textContent = empty ? "" : `${tree.files.length.toLocaleString()} file${tree.files.length === 1 ? "" : "s"} · ${formatBytes(bytes)}`;
+    this.renderSummary();
     this.emit("changed", { files: this.files });
+  }
+
+  renderSummary() {
+    const files = this.files;
+    const bytes = files.reduce((sum, f) => sum + f.size, 0);
+    this.summary.textContent = files.length === 0 ? "" : `${files.length.toLocaleString()} file${files.length === 1 ? "" : "s"} · ${formatBytes(bytes)}`;
+  }
+
+  /** Someone's edits reached the file's row: its size and who changed it last. */
+  updateFacts({ doc_id: docId, size, updated_at: updatedAt, updated_by: updatedBy }) {
+    const file = this.byDoc && this.byDoc.get(docId);
+    if (!file) return;
+    Object.assign(file, { size, updated_at: updatedAt, updated_by: updatedBy });
+    this.renderSummary();
   }
 
   /** Room socket messages: file changes by anyone, and our uploads' progress. */
@@ -87,6 +100,8 @@ export class FilesPane extends EventTarget {
       // Bursts (a big upload, a folder move) come as one event, but be gentle anyway.
       clearTimeout(this.reloadTimer);
       this.reloadTimer = setTimeout(() => this.load(), 150);
+    } else if (message.type === "file.facts") {
+      this.updateFacts(message);
     } else if (message.type.startsWith("upload.")) {
       this.uploads.onEvent(message);
     }
