@@ -274,7 +274,6 @@ def tasks_sweep(*, room: Room | None = None) -> int:
     if room is not None:
         running = running.filter(room=room)
     stale = now - timedelta(seconds=float(settings.FLINT_AGENTS_STALE_S))
-    ended = 0
     for task in running.filter(heartbeat_at__lt=stale):
         ended += _mark_lost(task)
     # A cancel the worker has not acted on in 5 s: kill its process as a last resort.

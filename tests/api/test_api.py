@@ -42,10 +42,17 @@ EXPECTED = {
     "/api/rooms/{room_id}/tasks/{task_id}/undo": {"post"},
     "/api/rooms/{room_id}/tasks/{task_id}/reject": {"post"},
     "/api/rooms/{room_id}/tasks/{task_id}/pick": {"post"},
+    "/api/rooms/{room_id}/tasks/{task_id}/messages": {"post"},
+    "/api/rooms/{room_id}/tasks/{task_id}/plan": {"post"},
+    "/api/rooms/{room_id}/tasks/{task_id}/follow-up": {"post"},
+    "/api/rooms/{room_id}/agent-settings": {"get", "put"},
+    "/api/rooms/{room_id}/checkpoints": {"get"},
+    "/api/rooms/{room_id}/checkpoints/{checkpoint_id}/undo": {"post"},
     "/api/rooms/{room_id}/reviews": {"post"},
     "/api/rooms/{room_id}/reviews/{run_id}": {"get"},
     "/api/rooms/{room_id}/comments": {"get"},
     "/api/rooms/{room_id}/comments/{comment_id}/resolve": {"post"},
+    "/api/usage": {"get"},
 }
 
 
