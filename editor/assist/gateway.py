@@ -109,6 +109,8 @@ class ChatStream:
     reasoning: str = ""
     # Told each piece of the reasoning summary as it arrives (the Q&A "thinking" line).
     on_reasoning: Callable[[str], None] | None = None
+    # The wire's own state for the next turn (e.g. the Responses output items).
+    message: dict[str, Any] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -157,6 +159,7 @@ class ChatStream:
         self.tool_calls = reply.tool_calls
         self.model = reply.model or self.tier.model
         self.reasoning = reply.reasoning
+        self.message = reply.message
 
 
 def open_stream(tier: Tier, request: ModelRequest) -> ChatStream:

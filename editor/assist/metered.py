@@ -288,7 +288,11 @@ def stream_sync(
         quota_release_sync(ticket, used_tokens=spent().total)
         raise
     record("ok", None)
-    message: dict[str, Any] = {"role": "assistant", "content": stream.text or None}
+    # The wire's own items (Responses output, encrypted reasoning) ride along, as on the
+    # whole-answer path, so the next turn can send them back (or only the new ones).
+    message: dict[str, Any] = {
+        **stream.message, "role": "assistant", "content": stream.text or None
+    }  # fmt: skip
     if stream.tool_calls:
         message["tool_calls"] = stream.tool_calls
     result = ChatResult(
@@ -301,6 +305,7 @@ def stream_sync(
         duration_ms=stream.duration_ms,
         attempts=stream.attempts,
         message=message,
+        reasoning=stream.reasoning,
     )
     return Metered(result, spent())
 
