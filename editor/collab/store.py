@@ -44,7 +44,8 @@ def updates_append(*, doc_id: UUID, updates: list[bytes]) -> None:
 def updates_append_many(*, rows: list[tuple[UUID, bytes]]) -> None:
     """Append (doc_id, update) rows of many documents (the writer's group commit).
 
-    The caller holds the transaction; rows keep their order, so each document's updates
+    Up to ROWS_PER_INSERT rows are one statement (atomic by itself); the caller holds a
+    transaction around more. Rows keep their order, so each document's updates
     are logged in the order they arrived. This runs once per keystroke batch, so it is
     one parameterised multi-row INSERT rather than bulk_create (which builds a model
     instance and compiles the statement per call: ~2/3 of the commit's Python time in
@@ -53,8 +54,8 @@ def updates_append_many(*, rows: list[tuple[UUID, bytes]]) -> None:
     if not rows:
         return
     now = _created_at.get_db_prep_value(timezone.now(), connection)
-    for start in range(0, len(rows), _INSERT_CHUNK):
-        chunk = rows[start : start + _INSERT_CHUNK]
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        chunk = rows[start : start + ROWS_PER_INSERT]
         params: list[Any] = []
         for doc_id, update in chunk:
             params += [
@@ -70,7 +71,7 @@ _doc_id = DocUpdate._meta.get_field("doc_id")
 _data = DocUpdate._meta.get_field("data")
 _created_at = DocUpdate._meta.get_field("created_at")
 # Rows per INSERT: 3 parameters each, well under SQLite's (32,766) and PostgreSQL's limit.
-_INSERT_CHUNK = 500
+ROWS_PER_INSERT = 500
 
 
 @functools.cache
