@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
 from django.utils import timezone
 from pycrdt import Doc, get_update
 
@@ -53,17 +53,20 @@ def updates_append_many(*, rows: list[tuple[UUID, bytes]]) -> None:
     """
     if not rows:
         return
-    now = _created_at.get_db_prep_value(timezone.now(), connection)
+    # The thread's own connection, looked up once: each attribute read through the
+    # `django.db.connection` proxy is a context-local lookup.
+    db = connections[DEFAULT_DB_ALIAS]
+    now = _created_at.get_db_prep_value(timezone.now(), db)
     for start in range(0, len(rows), ROWS_PER_INSERT):
         chunk = rows[start : start + ROWS_PER_INSERT]
         params: list[Any] = []
         for doc_id, update in chunk:
             params += [
-                _doc_id.get_db_prep_value(doc_id, connection),
-                _data.get_db_prep_value(update, connection),
+                _doc_id.get_db_prep_value(doc_id, db),
+                _data.get_db_prep_value(update, db),
                 now,
             ]
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.execute(_insert_sql(len(chunk)), params)
 
 
