@@ -81,6 +81,24 @@ class Owners:
         self.remote.pop(client, None)
         self.server.add(client)
 
+    def echo(self, client: int, clock: int, origin: Speaker, known_clock: int | None) -> bool:
+        """Whether an entry is a state the server relayed coming back, not news.
+
+        y-websocket's provider re-sends every awareness change it applies, the ones it got
+        from the server included: each state relayed to a document's N clients returns
+        from N - 1 of them (at every 15 s renewal, N x (N - 1) frames). An entry for an id
+        held by another connection, another process or the server, with a clock no newer
+        than the one the server has, changes nothing (y-protocols' applyAwarenessUpdate
+        ignores it too), so it is dropped before its JSON is read. A reconnecting page
+        takes its id over with its next, newer clock.
+        """
+        if known_clock is None or clock > known_clock:
+            return False
+        holder = self.local.get(client)
+        if holder is not None:
+            return holder is not origin
+        return client in self.remote or client in self.server
+
     def admit(
         self, entries: list[AwarenessEntry], origin: Speaker
     ) -> list[tuple[int, int, bytes | None]]:

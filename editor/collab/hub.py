@@ -184,7 +184,16 @@ class SharedDoc:
         if len(payload) > MAX_FRAME_BYTES:
             self.dropped_awareness += 1
             return
-        entries = decode_awareness(payload, max_state_bytes=MAX_STATE_BYTES)
+        meta = self.awareness.meta
+        owners = self.owners
+
+        def echo(client: int, clock: int) -> bool:
+            known = meta.get(client)
+            return owners.echo(client, clock, origin, known["clock"] if known else None)
+
+        entries = decode_awareness(payload, max_state_bytes=MAX_STATE_BYTES, skip=echo)
+        if not entries:
+            return  # only echoes of states everyone has already
         kept = self.owners.admit(entries, origin)
         self.dropped_awareness += len(entries) - len(kept)
         if not kept:

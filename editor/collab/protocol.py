@@ -13,6 +13,7 @@ the framing is checked here before any payload reaches pycrdt.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,11 +93,17 @@ class AwarenessEntry:
     too_big: bool = False  # over the caller's limit: left unparsed, `state` is None
 
 
-def decode_awareness(payload: bytes, *, max_state_bytes: int | None = None) -> list[AwarenessEntry]:
+def decode_awareness(
+    payload: bytes,
+    *,
+    max_state_bytes: int | None = None,
+    skip: Callable[[int, int], bool] | None = None,
+) -> list[AwarenessEntry]:
     """Split an awareness update into its entries, or raise ProtocolError.
 
     update = varUint(count) { varUint(client) varUint(clock) varString(JSON state | "null") }
-    A state over `max_state_bytes` is not parsed; its entry says `too_big`.
+    A state over `max_state_bytes` is not parsed; its entry says `too_big`. An entry for
+    which `skip(client, clock)` is true is left out unparsed (the framing is still checked).
     """
     reader = _Reader(payload)
     entries = []
@@ -104,6 +111,8 @@ def decode_awareness(payload: bytes, *, max_state_bytes: int | None = None) -> l
         client = reader.var_uint()
         clock = reader.var_uint()
         raw = reader.var_bytes()
+        if skip is not None and skip(client, clock):
+            continue
         if max_state_bytes is not None and len(raw) > max_state_bytes:
             entries.append(AwarenessEntry(client, clock, raw, None, too_big=True))
             continue

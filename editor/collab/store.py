@@ -9,11 +9,14 @@ twice (harmless: updates are idempotent) and never a gap.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, models, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
+from django.utils import timezone
 from pycrdt import Doc, get_update
 
 from editor.collab.documents import base_update, document_lock, text_of
@@ -41,10 +44,46 @@ def updates_append(*, doc_id: UUID, updates: list[bytes]) -> None:
 def updates_append_many(*, rows: list[tuple[UUID, bytes]]) -> None:
     """Append (doc_id, update) rows of many documents (the writer's group commit).
 
-    The caller holds the transaction; rows keep their order, so each document's updates
-    are logged in the order they arrived.
+    Up to ROWS_PER_INSERT rows are one statement (atomic by itself); the caller holds a
+    transaction around more. Rows keep their order, so each document's updates
+    are logged in the order they arrived. This runs once per keystroke batch, so it is
+    one parameterised multi-row INSERT rather than bulk_create (which builds a model
+    instance and compiles the statement per call: ~2/3 of the commit's Python time in
+    py-spy). Values go through the fields' own conversion, as the ORM's would.
     """
-    DocUpdate.objects.bulk_create([DocUpdate(doc_id=d, data=update) for d, update in rows])
+    if not rows:
+        return
+    # The thread's own connection, looked up once: each attribute read through the
+    # `django.db.connection` proxy is a context-local lookup.
+    db = connections[DEFAULT_DB_ALIAS]
+    now = _created_at.get_db_prep_value(timezone.now(), db)
+    for start in range(0, len(rows), ROWS_PER_INSERT):
+        chunk = rows[start : start + ROWS_PER_INSERT]
+        params: list[Any] = []
+        for doc_id, update in chunk:
+            params += [
+                _doc_id.get_db_prep_value(doc_id, db),
+                _data.get_db_prep_value(update, db),
+                now,
+            ]
+        with db.cursor() as cursor:
+            cursor.execute(_insert_sql(len(chunk)), params)
+
+
+_doc_id = DocUpdate._meta.get_field("doc_id")
+_data = DocUpdate._meta.get_field("data")
+_created_at = DocUpdate._meta.get_field("created_at")
+# Rows per INSERT: 3 parameters each, well under SQLite's (32,766) and PostgreSQL's limit.
+ROWS_PER_INSERT = 500
+
+
+@functools.cache
+def _insert_sql(count: int) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in (_doc_id, _data, _created_at))
+    values = ", ".join(["(%s, %s, %s)"] * count)
+    # Names from the model, values only as parameters.
+    return f"INSERT INTO {quote(DocUpdate._meta.db_table)} ({columns}) VALUES {values}"  # noqa: S608
 
 
 def document_load(*, doc_id: UUID) -> list[bytes]:

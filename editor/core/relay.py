@@ -183,10 +183,14 @@ class Relay:
         while self._outbox:
             batch, self._outbox = self._outbox, {}
             try:
-                async with self._redis().pipeline(transaction=False) as pipe:
-                    for key, items in batch.items():
-                        pipe.publish(self._channel_of(key), encode(self.origin, items))
-                    await pipe.execute()
+                if len(batch) == 1:  # the usual tick: one PUBLISH, without a pipeline's setup
+                    [(key, items)] = batch.items()
+                    await self._redis().publish(self._channel_of(key), encode(self.origin, items))
+                else:
+                    async with self._redis().pipeline(transaction=False) as pipe:
+                        for key, items in batch.items():
+                            pipe.publish(self._channel_of(key), encode(self.origin, items))
+                        await pipe.execute()
                 self.published += len(batch)
             except asyncio.CancelledError:
                 raise

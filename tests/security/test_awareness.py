@@ -146,6 +146,28 @@ async def test_reconnecting_page_keeps_its_client_id_while_the_old_socket_linger
         await ws.disconnect()
 
 
+async def test_an_echoed_state_is_not_taken_over_even_by_the_owners_other_page(cast, main_py):
+    """y-websocket re-sends every state it is sent; that echo (no newer clock) changes
+    nothing: it binds no id, so it cannot make the owner's cursor vanish later."""
+    alice_ws, alice = await token_doc_client(cast.alice, main_py.doc_id)
+    again_ws, again = await token_doc_client(cast.alice, main_py.doc_id)
+    bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
+    carol_ws, carol = await token_doc_client(cast.carol, main_py.doc_id)
+    alice_id = alice.doc.client_id
+    await alice.set_cursor({"name": "Alice"})
+    await again.pump_until(lambda: alice_id in again.awareness.states)
+    await carol.pump_until(lambda: alice_id in carol.awareness.states)
+    # Alice's second page sends back what it got, as y-websocket's provider does.
+    await again.send(awareness_message(again.awareness.encode_awareness_update([alice_id])))
+    # Had the echo bound her id to the second page, its close would remove her cursor.
+    await again_ws.disconnect()
+    await bob.set_cursor({"name": "Bob"})
+    await carol.pump_until(lambda: bob.doc.client_id in carol.awareness.states)
+    assert carol.awareness.states[alice_id]["user"]["id"] == cast.alice.pk
+    for ws in (alice_ws, bob_ws, carol_ws):
+        await ws.disconnect()
+
+
 async def test_oversized_awareness_state_is_dropped_and_the_socket_stays_open(cast, main_py):
     alice_ws, alice = await token_doc_client(cast.alice, main_py.doc_id)
     bob_ws, bob = await token_doc_client(cast.bob, main_py.doc_id)
