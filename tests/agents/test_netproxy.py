@@ -6,38 +6,13 @@ one that is not; a port nobody listens on stands for an allowed host that does n
 
 from __future__ import annotations
 
-import http.server
 import socket
-import threading
 
 import pytest
 
 from editor.agents import netproxy, sandbox
 
 pytestmark = pytest.mark.usefixtures("needs_sandbox")
-
-
-class _Hello(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = f"hello from {self.server.server_port}".encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def hosts():
-    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello) for _ in range(2)]
-    for server in servers:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield [s.server_port for s in servers]
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 def _free_port() -> int:
@@ -56,13 +31,13 @@ FETCH = (
 )
 
 
-def test_without_allowed_hosts_there_is_no_network(hosts):
-    result = sandbox.run_command(command=FETCH + f"http://127.0.0.1:{hosts[0]}/", files={})
+def test_without_allowed_hosts_there_is_no_network(two_hosts):
+    result = sandbox.run_command(command=FETCH + f"http://127.0.0.1:{two_hosts[0]}/", files={})
     assert "FAILED" in result.output and "hello" not in result.output
 
 
-def test_an_allowed_host_is_reached_and_another_is_refused(hosts):
-    allowed, other = hosts
+def test_an_allowed_host_is_reached_and_another_is_refused(two_hosts):
+    allowed, other = two_hosts
     dead = _free_port()
     notes: list[tuple[str, str]] = []
     listed = [f"127.0.0.1:{allowed}", f"127.0.0.1:{dead}"]

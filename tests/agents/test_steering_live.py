@@ -5,11 +5,9 @@ AGENTS.md rules), the set-up script and its cache, the allowed hosts.
 
 from __future__ import annotations
 
-import http.server
 import os
 import shutil
 import tempfile
-import threading
 import time
 import uuid
 from types import SimpleNamespace
@@ -226,29 +224,6 @@ def test_agents_md_and_room_rules_are_followed(flint, room):
     assert done["summary"] == "ROOM-RULE-9", done
     assert [c["path"] for c in done["changes"]] == ["signed.txt"]
     assert done["rules_used"] == ["AGENTS.md", "src/AGENTS.md", "room rules"]
-
-
-class _Hello(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = f"hello from {self.server.server_port}".encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def two_hosts():
-    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello) for _ in range(2)]
-    for server in servers:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield [s.server_port for s in servers]
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 SETUP = (
