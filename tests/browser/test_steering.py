@@ -11,8 +11,6 @@ not another.
 
 from __future__ import annotations
 
-import http.server
-import threading
 import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -68,29 +66,6 @@ def project(transactional_db, allow_sync_orm, cast):
     file_create(room=cast.room, actor=cast.alice, path="AGENTS.md",
                 text="Every new file starts with the line SIGNED-BY-RULE.\n")  # fmt: skip
     return cast
-
-
-class _Hello(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = f"hello-from-{self.server.server_port}".encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def two_hosts() -> Iterator[list[int]]:
-    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello) for _ in range(2)]
-    for server in servers:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield [s.server_port for s in servers]
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 def start_task(page, prompt: str, *, plan_first: bool = False) -> None:
@@ -190,7 +165,7 @@ def test_plan_approval_follow_up_rules_and_allowed_hosts(flint, project, browser
 
     transcript = Task.objects.get(prompt__startswith="plan-ui").transcript
     ran = next(m["content"] for m in transcript if "exit code" in str(m.get("content")))
-    assert f"hello-from-{allowed}" in ran and "not an allowed host" in ran, ran
+    assert f"hello from {allowed}" in ran and "not an allowed host" in ran, ran
     # bob follows it up; the follow-up starts from the (unapplied) plan.txt.
     bob.locator("[data-follow-up-input]").fill("now add a second line")
     bob.locator("[data-follow-up]").click()
