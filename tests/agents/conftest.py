@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from editor.agents import sandbox
 from tests.support.models import simulator_start, simulator_tiers
+from tests.support.sandbox import require_sandbox
 
 
 @pytest.fixture
@@ -24,6 +24,4 @@ def tiers(settings, simulator):
 
 @pytest.fixture
 def needs_sandbox():
-    works, why = sandbox.probe()
-    if not works:
-        pytest.fail(f"bubblewrap must work on this machine for these tests: {why}")
+    require_sandbox()

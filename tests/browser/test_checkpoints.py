@@ -21,7 +21,7 @@ from editor.assist.simulator import rules_from
 from tests.support.browser import open_room_as, screenshot_path
 from tests.support.models import flint_on_simulator
 
-pytestmark = [pytest.mark.live, pytest.mark.browser]
+pytestmark = [pytest.mark.live, pytest.mark.browser, pytest.mark.usefixtures("patient_expect")]
 
 APP = "def f():\n    return 1\n\n\nprint(f())\n"
 EDIT = "*** Begin Patch\n*** Update File: src/app.py\n-    return 1\n+    return 2\n*** End Patch"
@@ -48,13 +48,6 @@ def project(transactional_db, allow_sync_orm, cast):
 
     file_create(room=cast.room, actor=cast.alice, path="src/app.py", text=APP)
     return cast
-
-
-@pytest.fixture(autouse=True)
-def _patient_expect() -> Iterator[None]:
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 def open_file(page, path):

@@ -16,13 +16,14 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from editor.assist.simulator import rules_from
-from tests.support.browser import launch_browser, open_room_as, screenshot_path
+from tests.support.browser import open_room_as, screenshot_path
 from tests.support.models import flint_on_simulator
+from tests.support.sandbox import require_sandbox
 
-pytestmark = [pytest.mark.live, pytest.mark.browser]
+pytestmark = [pytest.mark.live, pytest.mark.browser, pytest.mark.usefixtures("patient_expect")]
 
 APP = "def f():\n    return 1\n\n\nif __name__ == '__main__':\n    print(f())\n"
 SELECTION = "def f():\n    return 1\n"
@@ -37,11 +38,7 @@ JS_DOC = "(e => e.tabs.get(e.active).session.view.state.doc.toString())(window.f
 
 @pytest.fixture(scope="module")
 def flint(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]:
-    from editor.agents import sandbox
-
-    works, why = sandbox.probe()
-    if not works:
-        pytest.fail(f"bubblewrap must work on this machine for these tests: {why}")
+    require_sandbox()
     env = {
         "FLINT_CELERY_QUEUE": f"responses-ui-{uuid.uuid4().hex[:8]}",
         "FLINT_MODEL_API": "responses",
@@ -74,18 +71,6 @@ def room(transactional_db, allow_sync_orm, cast):
 
     file_create(room=cast.room, actor=cast.alice, path="src/app.py", text=APP)
     return cast
-
-
-@pytest.fixture
-def browser() -> Iterator:
-    expect.set_options(timeout=15_000)
-    with sync_playwright() as playwright:
-        chromium = launch_browser(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-            expect.set_options(timeout=5_000)
 
 
 def open_file(page, path):

@@ -21,8 +21,9 @@ from playwright.sync_api import expect
 from editor.assist.simulator import rules_from
 from tests.support.browser import open_room_as
 from tests.support.models import flint_on_simulator
+from tests.support.sandbox import require_sandbox
 
-pytestmark = [pytest.mark.live, pytest.mark.browser]
+pytestmark = [pytest.mark.live, pytest.mark.browser, pytest.mark.usefixtures("patient_expect")]
 
 FINISH = {"name": "finish", "arguments": {"summary": "done"}}
 
@@ -34,11 +35,7 @@ def _add(path: str, text: str) -> dict:
 
 @pytest.fixture(scope="module")
 def flint(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]:
-    from editor.agents import sandbox
-
-    works, why = sandbox.probe()
-    if not works:
-        pytest.fail(f"bubblewrap must work on this machine for these tests: {why}")
+    require_sandbox()
     env = {
         "FLINT_CELERY_QUEUE": f"steer-ui-{uuid.uuid4().hex[:8]}",
         "FLINT_AGENTS_HEARTBEAT_S": "0.5",
@@ -49,13 +46,6 @@ def flint(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]:
     }
     with flint_on_simulator(env=env, db_blocker=django_db_blocker) as running:
         yield running
-
-
-@pytest.fixture(autouse=True)
-def _patient_expect() -> Iterator[None]:
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 @pytest.fixture

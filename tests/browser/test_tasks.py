@@ -26,8 +26,9 @@ from playwright.sync_api import expect
 from editor.assist.simulator import rules_from
 from tests.support.browser import open_room_as, screenshot_path
 from tests.support.models import flint_on_simulator
+from tests.support.sandbox import require_sandbox
 
-pytestmark = [pytest.mark.live, pytest.mark.browser]
+pytestmark = [pytest.mark.live, pytest.mark.browser, pytest.mark.usefixtures("patient_expect")]
 
 APP = "def f():\n    return 1\n\n\nif __name__ == '__main__':\n    print(f())\n"
 EDIT = (
@@ -41,11 +42,7 @@ JS_DOC = "(e => e.tabs.get(e.active).session.view.state.doc.toString())(window.f
 @pytest.fixture(scope="module")
 def flint(django_db_setup, django_db_blocker) -> Iterator[SimpleNamespace]:
     """A worker and daphne of our own, the deep and review tiers on the simulator."""
-    from editor.agents import sandbox
-
-    works, why = sandbox.probe()
-    if not works:
-        pytest.fail(f"bubblewrap must work on this machine for these tests: {why}")
+    require_sandbox()
     env = {
         "FLINT_CELERY_QUEUE": f"tasks-ui-{uuid.uuid4().hex[:8]}",
         "FLINT_AGENTS_HEARTBEAT_S": "0.5",
@@ -72,14 +69,6 @@ def project(transactional_db, allow_sync_orm, cast):
     file_create(room=cast.room, actor=cast.alice, path="src/app.py", text=APP)
     file_create(room=cast.room, actor=cast.alice, path="README.md", text="# App\n")
     return cast
-
-
-@pytest.fixture(autouse=True)
-def _patient_expect() -> Iterator[None]:
-    """A deep task takes several model turns: wait longer than the other pages' 5 s."""
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 def open_file(page, path):

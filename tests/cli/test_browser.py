@@ -7,10 +7,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.cli.syncing import SyncRun, read
-from tests.support.browser import launch_browser, open_room_as, screenshot_path
+from tests.support.browser import open_room_as, screenshot_path
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 
@@ -24,7 +24,7 @@ JS_END = (
 
 
 def test_a_synced_folder_and_the_browser_edit_together(
-    flint, people, tmp_path, allow_sync_orm, request
+    flint, people, tmp_path, allow_sync_orm, request, browser
 ):
     from editor.projects.services import file_create
 
@@ -32,32 +32,25 @@ def test_a_synced_folder_and_the_browser_edit_together(
     bob = SyncRun(people.bob, tmp_path / "bob", "acme/compiler")
     try:
         bob.ready()
-        with sync_playwright() as playwright:
-            browser = launch_browser(playwright)
-            try:
-                page = open_room_as(browser, flint, people.cast.alice, people.room)
-                expect(page.locator("[data-presence] li", has_text="(terminal)")).to_contain_text(
-                    "Bob (terminal)"
-                )
-                page.locator(".tree-row[data-path='README.md']").click()
-                expect(page.locator("[data-doc-conn]")).to_have_attribute("data-state", "synced")
+        page = open_room_as(browser, flint, people.cast.alice, people.room)
+        expect(page.locator("[data-presence] li", has_text="(terminal)")).to_contain_text(
+            "Bob (terminal)"
+        )
+        page.locator(".tree-row[data-path='README.md']").click()
+        expect(page.locator("[data-doc-conn]")).to_have_attribute("data-state", "synced")
 
-                (bob.folder / "README.md").write_text("# App\nsaved in vim\n")
-                deadline = time.monotonic() + 10
-                while page.evaluate(f"({JS_DOC})()") != "# App\nsaved in vim\n":
-                    assert time.monotonic() < deadline, "the save never reached the browser"
-                    time.sleep(0.05)
+        (bob.folder / "README.md").write_text("# App\nsaved in vim\n")
+        deadline = time.monotonic() + 10
+        while page.evaluate(f"({JS_DOC})()") != "# App\nsaved in vim\n":
+            assert time.monotonic() < deadline, "the save never reached the browser"
+            time.sleep(0.05)
 
-                page.evaluate(JS_END)
-                page.keyboard.type("typed in the browser\n")
-                deadline = time.monotonic() + 10
-                while (
-                    read(bob.folder / "README.md") != "# App\nsaved in vim\ntyped in the browser\n"
-                ):
-                    assert time.monotonic() < deadline, read(bob.folder / "README.md")
-                    time.sleep(0.05)
-                page.screenshot(path=screenshot_path(request, "terminal-in-presence"))
-            finally:
-                browser.close()
+        page.evaluate(JS_END)
+        page.keyboard.type("typed in the browser\n")
+        deadline = time.monotonic() + 10
+        while read(bob.folder / "README.md") != "# App\nsaved in vim\ntyped in the browser\n":
+            assert time.monotonic() < deadline, read(bob.folder / "README.md")
+            time.sleep(0.05)
+        page.screenshot(path=screenshot_path(request, "terminal-in-presence"))
     finally:
         bob.stop()

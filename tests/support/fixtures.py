@@ -161,3 +161,14 @@ def browser() -> Iterator:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture
+def patient_expect() -> Iterator[None]:
+    """For pages waiting on a real worker (a deep task takes several model turns):
+    Playwright's `expect` waits 15 s instead of its 5 s, for the test's length."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
+    yield
+    expect.set_options(timeout=5_000)

@@ -12,6 +12,7 @@ from editor.agents.loop import AgentLoop, Hooks, Limits
 from editor.agents.workcopy import WorkingCopy
 from editor.assist.gateway import tier_get
 from editor.assist.simulator.demo import agent, pysource
+from tests.support.sandbox import require_sandbox
 
 LIMITS = Limits(max_steps=40, wall_seconds=60, step_max_tokens=4096, step_retries=0,
                 compact_at=0.75)  # fmt: skip
@@ -151,8 +152,4 @@ def test_plans_from_prompts():
 
 @pytest.fixture
 def needs_sandbox():
-    from editor.agents import sandbox
-
-    works, why = sandbox.probe()
-    if not works:
-        pytest.fail(f"bubblewrap must work on this machine for this test: {why}")
+    require_sandbox()
