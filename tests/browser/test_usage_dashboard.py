@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import Sum
 from django.utils import timezone
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from editor.assist.models import CompletionFeedback
@@ -158,15 +159,20 @@ def test_staff_dashboard_with_a_week_of_usage(
     expect(page.locator('[data-kpi="requests"]')).to_have_text(f"{total:,}")
     expect(page.locator('[data-kpi="now"]')).to_contain_text("2 people")
     # Chart.js drew into each canvas (it sizes them and leaves them non-blank).
+    # Chart.js draws after the figures arrive (and animates): wait for ink, up to 5 s.
     for canvas in ("chart-tokens", "chart-requests", "chart-ttft", "chart-cache"):
-        drawn = page.evaluate(
-            """(id) => { const c = document.getElementById(id);
-                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                for (let i = 3; i < d.length; i += 4) if (d[i]) return true;
-                return false; }""",
-            canvas,
-        )
-        assert drawn, f"{canvas} is blank"
+        try:
+            page.wait_for_function(
+                """(id) => { const c = document.getElementById(id);
+                    if (!c || !c.width || !c.height) return false;
+                    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                    for (let i = 3; i < d.length; i += 4) if (d[i]) return true;
+                    return false; }""",
+                arg=canvas,
+                timeout=5_000,
+            )
+        except PlaywrightTimeout:
+            pytest.fail(f"{canvas} is blank")
     expect(page.locator('[data-table="latency"] tbody tr')).to_have_count(3)
     # The cache-hit share and reasoning tokens, per tier and model and in total,
     # as the database sums them.
