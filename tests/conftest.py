@@ -30,7 +30,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
         _embedded_redis = EmbeddedRedis(Path(os.environ["FLINT_DATA_DIR"]) / "redis", persist=False)
         os.environ["REDIS_URL"] = _embedded_redis.start()
-    # Each run gets its own channel-layer prefix so a shared CI Redis holds no leftovers.
+    # Each run gets its own Redis key prefix so a shared CI Redis holds no leftovers.
     os.environ.setdefault("FLINT_CHANNEL_PREFIX", f"flint-test-{os.getpid()}")
     os.environ.setdefault("FLINT_INSECURE_FAST_PASSWORD_HASHING", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")

@@ -127,7 +127,7 @@ elif PRODUCTION and env_bool("DATABASE_REQUIRE_SSL", False):
     DATABASES["default"].setdefault("OPTIONS", {})["sslmode"] = "require"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- redis: channel layer and Celery broker -------------------------------------------
+# --- redis: the relays between processes and the Celery broker --------------------
 # Unset means the embedded Redis that `make run` (webapp/launcher.py) starts on a unix
 # socket in DATA_DIR; manage.py commands run beside it find it there.
 EMBEDDED_REDIS_SOCKET = DATA_DIR / "redis.sock"
@@ -147,30 +147,19 @@ def celery_broker_url(redis_url: str) -> str:
     return redis_url
 
 
-# One namespace for a deployment's channel-layer groups and its task queue, so that two
+# One namespace for a deployment's relay channels and its task queue, so that two
 # Flints (or two test runs) sharing one Redis never hear each other's events or take
 # each other's tasks.
 FLINT_CHANNEL_PREFIX = env_str("FLINT_CHANNEL_PREFIX", "flint")
-# Every Redis pool of a process (channel layer, presence, quotas, collab relay) holds at
+# Every Redis pool of a process (presence, quotas, the relays) holds at
 # most this many connections; a burst waits up to FLINT_REDIS_POOL_TIMEOUT for one.
 FLINT_REDIS_MAX_CONNECTIONS = env_int("FLINT_REDIS_MAX_CONNECTIONS", 64, minimum=4)
 FLINT_REDIS_POOL_TIMEOUT = env_float("FLINT_REDIS_POOL_TIMEOUT", 10.0, minimum=0.1)
 
-CHANNEL_LAYERS = {
-    "default": {
-        # channels_redis's layer on a bounded pool that waits rather than raising.
-        "BACKEND": "editor.core.channel_layer.FlintChannelLayer",
-        "CONFIG": {
-            # redis-py 8 times socket reads out after 5 s, the very time channels_redis
-            # blocks in BZPOPMIN: under load an idle socket's receive then dies with a
-            # TimeoutError (and its WebSocket with 1011). Reads must outlast the pop.
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
-            "prefix": FLINT_CHANNEL_PREFIX,
-            "capacity": 1000,
-            "expiry": 30,
-        },
-    }
-}
+# No channel layer: sockets hear each other through the per-process Redis pub/sub relays
+# (documents, rooms, access changes; editor/core/relay.py), never through channels_redis,
+# whose per-socket channel, receive task and group round trips did not hold a team
+# (issue 11). Channels runs without one.
 
 CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
 CELERY_TASK_DEFAULT_QUEUE = env_str("FLINT_CELERY_QUEUE", FLINT_CHANNEL_PREFIX)

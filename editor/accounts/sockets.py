@@ -1,19 +1,16 @@
-"""Every open socket of a user (room and document sockets alike) joins `user.<id>`.
+"""Telling a person's open sockets (room and document sockets alike) that their access changed.
 
 A change to what the user may do (a token revoked, a logout, a role lost in a room)
 asks those sockets to re-check their access; each one decides for itself whether it
-closes (editor/accounts/ws_auth.py and the consumers' `access_changed` handlers).
+closes (editor/accounts/ws_auth.py and the consumers' `access_changed`). The way there
+is the person's access key on Redis pub/sub (editor/accounts/access_watch.py).
 """
 
 from __future__ import annotations
 
 from django.db import transaction
 
-from editor.core.groups import group_send_now
-
-
-def user_group(user_id: int) -> str:
-    return f"user.{user_id}"
+from editor.accounts.access_watch import access_publish
 
 
 def access_changed(user_ids: list[int]) -> None:
@@ -23,7 +20,4 @@ def access_changed(user_ids: list[int]) -> None:
     committed already, Redis being down must not turn it into a 500.
     """
     for user_id in user_ids:
-        message = {"type": "access.changed"}
-        transaction.on_commit(
-            lambda uid=user_id, m=message: group_send_now(user_group(uid), m), robust=True
-        )
+        transaction.on_commit(lambda uid=user_id: access_publish(uid), robust=True)

@@ -9,7 +9,7 @@ address is over the cap, even a good token from it is refused: answering it woul
 guesser which of its tries was right.
 
 Redis down: the check lets requests through (and logs it). Token auth must not fail
-closed for everyone because a counter is unreachable; the channel layer is down then
+closed for everyone because a counter is unreachable; the relays are down then
 anyway.
 """
 
@@ -66,20 +66,39 @@ def _over_limit(client_ip: str) -> bool:
     return int(count) >= _limit()
 
 
+# An address found under the cap by over_limit() is taken as under it for this long here,
+# unless this process counts a failure from it meanwhile: a reconnect burst of a
+# thousand sockets from one address asked Redis a thousand times (issue 11). A failure
+# counted by another process shows here within this time. Only sockets whose token is
+# known good here (kept or just read) ask it, and what this could let through in that
+# second is what the cap protects: a right guess answered — of a token already in use.
+_UNDER_CAP_S = 1.0
+_under_cap_until: dict[str, float] = {}
+
+
 async def over_limit(client_ip: str | None) -> bool:
     """_over_limit from the event loop (no trip to the sync thread): a socket whose token's
     verdict is kept (token_cache.py) is still refused while its address is over the cap."""
     if _limit() <= 0:
         return False
+    address = client_ip or "unknown"
+    if _under_cap_until.get(address, 0.0) > time.monotonic():
+        return False
     try:
-        count = await _COUNT.run(keys=[_key(client_ip or "unknown")], args=[time.time(), _WINDOW_S])
+        count = await _COUNT.run(keys=[_key(address)], args=[time.time(), _WINDOW_S])
     except redis.RedisError:
         log.warning("auth throttle: Redis unreachable, not counting", exc_info=True)
         return False
-    return int(count) >= _limit()
+    over = int(count) >= _limit()
+    if not over:
+        if len(_under_cap_until) > 10_000:  # many addresses: start over, never grow
+            _under_cap_until.clear()
+        _under_cap_until[address] = time.monotonic() + _UNDER_CAP_S
+    return over
 
 
 def _record_failure(client_ip: str) -> None:
+    _under_cap_until.pop(client_ip, None)
     if _limit() <= 0:
         return
     try:

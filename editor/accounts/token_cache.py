@@ -7,14 +7,14 @@ socket. Here the verdict of a good token is kept for TTL_S seconds, per process,
 the token's hash (only the very token matches), and used only:
 
 - while the person holds an open token socket in this process: each is in the person's
-  channel-layer group, which `access_changed` reaches on every revocation, deactivation
+  access watch (access_watch.py), which `access_changed` reaches on every revocation, deactivation
   or logout, and the sockets' re-check (editor/rooms/recheck.py) calls `forget()` first;
   with the person's last socket here closed, nothing would tell this process, so their
   verdicts go with it;
 - until the token's own expiry.
 
 A revoked token therefore still closes its sockets at once, and is refused to a new
-socket once the first re-check here has run: the gap is the channel layer's delivery of
+socket once the first re-check here has run: the gap is the relay's delivery of
 `access_changed` (milliseconds), as for a socket that read the token just before the
 revocation's commit. The failed-attempt cap (throttle.py) is still asked on every
 socket, on the event loop.
@@ -38,15 +38,16 @@ _holders: dict[int, int] = {}  # user id -> open token sockets here
 _generation = 0  # times forgotten: a verdict read before a forget is not kept
 
 
-def _hash(raw: str) -> str:
+def key(raw: str) -> str:
+    """What a token is known by here (its hash: the raw token is not kept)."""
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def lookup(raw: str) -> tuple[int, Any] | None:
     """(token id, user) if this token's good verdict is kept and may be used."""
-    key = _hash(raw)
+    wanted = key(raw)
     with _lock:
-        kept = _verdicts.get(key)
+        kept = _verdicts.get(wanted)
         if kept is None:
             return None
         at, token_id, user, expires_at = kept
@@ -68,7 +69,13 @@ def keep(raw: str, token: Any, *, read_at: int) -> None:
     with _lock:
         if _generation != read_at:
             return  # someone's access changed while this was read
-        _verdicts[_hash(raw)] = (time.monotonic(), token.pk, token.user, token.expires_at)
+        _verdicts[key(raw)] = (time.monotonic(), token.pk, token.user, token.expires_at)
+
+
+def holding(user_id: int) -> bool:
+    """Whether the person holds an open socket here (so this process hears of changes)."""
+    with _lock:
+        return bool(_holders.get(user_id))
 
 
 def hold(user_id: int) -> None:

@@ -16,6 +16,7 @@ editor/rooms/recheck.py, which adds the room role).
 
 from __future__ import annotations
 
+import copy
 from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -43,19 +44,44 @@ from editor.accounts.throttle import (
 from editor.accounts.tokens import token_still_valid
 from editor.core import closecodes
 from editor.core.errors import NotAuthenticated
+from editor.core.single_flight import SingleFlight
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 SESSION_ENDED = "Your session has ended. Log in again."
 
 
+def _good(found: dict[str, Any]) -> bool:
+    return found["auth_error"] is None
+
+
+# A refusal is never shared: each attempt is read and counted (throttle.py) on its own.
+_token_reads: SingleFlight[dict[str, Any]] = SingleFlight(keep_s=token_cache.TTL_S, shareable=_good)
+
+
 async def _authenticate_token(raw: str, client_ip: str | None) -> dict[str, Any]:
     """The scope fields of a ?token= socket: from the kept verdict of a token in use here
-    (token_cache.py; the failed-attempt cap still asked), else from the database."""
+    (token_cache.py; the failed-attempt cap still asked), else from the database.
+
+    Sockets with the same token arriving together (a reconnect burst) share one read
+    (editor/core/single_flight.py): only a good verdict, keyed with the access
+    generation (a change of anyone's access seen here moves it on), a landed one only
+    while its person holds a token socket here, and each socket still asks the
+    failed-attempt cap for its own address.
+    """
     kept = token_cache.lookup(raw)
     if kept is not None and not await over_limit(client_ip):
         token_id, user = kept
         return {"user": user, "auth_error": None, "auth_token_id": token_id}
-    return await _authenticate_token_read(raw, client_ip)
+    found, read_here = await _token_reads.run(
+        (token_cache.key(raw), token_cache.generation()),
+        lambda: _authenticate_token_read(raw, client_ip),
+        landed_ok=lambda answer: token_cache.holding(answer["user"].pk),
+    )
+    if read_here or not _good(found):
+        return found
+    if await over_limit(client_ip):
+        return await _authenticate_token_read(raw, client_ip)  # refused and counted there
+    return dict(found, user=copy.copy(found["user"]))  # each socket's own instance
 
 
 @database_sync_to_async

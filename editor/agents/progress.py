@@ -2,7 +2,7 @@
 
 Every send is `room_event_send`: Django's `transaction.on_commit(..., robust=True)` sends
 after the surrounding transaction commits, or at once in a worker outside any (and a
-broken channel layer is logged, never raised: the log is stored already). See docs/PROTOCOL.md,
+broken relay is logged, never raised: the log is stored already). See docs/PROTOCOL.md,
 "Deep tasks", for the events.
 """
 

@@ -214,7 +214,7 @@ class Watchers:
         self.elapsed = ms
 
     def output(self, turn: int, text: str, tokens: int) -> None:
-        # Called on the stream's event loop, where the channel layer's sync send can't run:
+        # Called on the stream's event loop, where a sync send to the room can't run:
         # a thread sends the latest text, at most every FLINT_AGENTS_OUTPUT_EVERY_S. The
         # whole of it is stored as a model_text step when the turn ends.
         with self.lock:

@@ -15,22 +15,28 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from pycrdt import YMessageType, YSyncMessageType
 
+from editor.accounts.access_watch import Rechecks, access_watch
 from editor.accounts.services import profile_get
-from editor.accounts.sockets import user_group
 from editor.collab import conf, join_cache
 from editor.collab.awareness import awareness_user
 from editor.collab.documents import DocumentInfo, document_get
 from editor.collab.hub import SharedDoc, hub
 from editor.collab.protocol import QUERY_AWARENESS, ProtocolError, parse
-from editor.core import closecodes
+from editor.core import closecodes, fanout
+from editor.core.dispatch import DirectDispatch
 from editor.core.errors import NotFound
 from editor.core.fanout import wire_of
+from editor.core.single_flight import SingleFlight
 from editor.rooms.permissions import EffectiveRoomRole, room_role
 from editor.rooms.recheck import access_recheck
 
 log = logging.getLogger(__name__)
 _WRITERS = {EffectiveRoomRole.ADMIN, EffectiveRoomRole.EDITOR}
 # daphne (autobahn) only lets an application close with 1000 or 3000-4999, so not 1011.
+
+_join_reads: SingleFlight[tuple[DocumentInfo | None, Any, dict[str, Any] | None]] = SingleFlight(
+    keep_s=join_cache.TTL_S
+)
 
 
 async def _join_lookup(doc_id, user) -> tuple[DocumentInfo | None, Any, dict[str, Any] | None]:
@@ -45,7 +51,16 @@ async def _join_lookup(doc_id, user) -> tuple[DocumentInfo | None, Any, dict[str
         person = join_cache.person(user.pk)
         if found and person is not None:
             return info, role, person
-    return await _join_read(doc_id, user)
+    # A reconnect burst brings the person's sockets of one document together, before the
+    # document is open here: they share one read (editor/core/single_flight.py). The key
+    # has the person's access generation, which every change of access seen here moves
+    # on; an answer that landed is reused only while they hold a socket here (whose group
+    # hears of every change, as for join_cache).
+    key = (doc_id, user.pk, join_cache.generation(user.pk))
+    answer, _read_here = await _join_reads.run(
+        key, lambda: _join_read(doc_id, user), landed_ok=lambda _a: join_cache.holding(user.pk)
+    )
+    return answer
 
 
 @database_sync_to_async
@@ -66,16 +81,17 @@ def _join_read(doc_id, user) -> tuple[DocumentInfo | None, Any, dict[str, Any] |
     return info, role, person
 
 
-class DocConsumer(AsyncWebsocketConsumer):
+class DocConsumer(DirectDispatch, AsyncWebsocketConsumer):
     shared: SharedDoc | None = None
     info: DocumentInfo | None = None
     role: EffectiveRoomRole | None = None
     closed = False
     wire = None  # set in connect() (fanout.wire_of)
     holding = False  # counted in join_cache.hold()
+    watched_as: int | None = None  # the user id access_watch() pokes this socket for
 
     async def connect(self) -> None:
-        self.groups_joined: list[str] = []
+        self.rechecks = Rechecks(self.access_changed)
         self.awareness_ids: set[int] = set()
         self.awareness_texts: dict[bytes, bytes] = {}
         self.dropped_updates = 0
@@ -88,11 +104,10 @@ class DocConsumer(AsyncWebsocketConsumer):
             await self.refuse(code, self.scope.get("auth_error") or "")
             return
         doc_id = self.scope["url_route"]["kwargs"]["doc_id"]
-        # Into the person's group BEFORE the role is read (kept or not): a change of access
-        # committed from here on reaches this socket, whose handler re-checks, uncached.
-        group = user_group(user.pk)
-        await self.channel_layer.group_add(group, self.channel_name)
-        self.groups_joined.append(group)
+        # Watched BEFORE the role is read (kept or not): a change of access committed from
+        # here on reaches this socket, whose re-check reads the database (access_watch.py).
+        self.watched_as = user.pk
+        await access_watch().watch(user.pk, self)
         self.info, role, person = await _join_lookup(doc_id, user)
         if self.info is None:
             await self.refuse(closecodes.NOT_FOUND, "No such document.")
@@ -141,29 +156,19 @@ class DocConsumer(AsyncWebsocketConsumer):
         shared, self.shared = self.shared, None
         if shared is not None:
             await hub().release(shared, self)
-        for group in self.groups_joined:
-            try:
-                await self.channel_layer.group_discard(group, self.channel_name)
-            except Exception:  # Redis away: the membership expires with the group
-                log.warning("could not leave %s", group, exc_info=True)
-        self.groups_joined = []
+        if self.watched_as is not None:
+            access_watch().unwatch(self.watched_as, self)
+            self.watched_as = None
+            self.rechecks.cancel()
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        """Channels' dispatch, minus its per-message hop to the shared sync thread for
-        what the socket sends (every keystroke).
-
-        Channels 4.2+ awaits `aclose_old_connections()` before every handler: a trip to
-        asgiref's one shared sync thread, queued behind whatever else the process runs
-        there (connects' authorization, compactions, views' sync calls), then back. py-spy
-        put it at 13% of daphne's busy time in the 50-client benchmark. No receive path
-        touches the database on this thread: the log goes through the writer (its own
-        thread and connection) and every other call through `database_sync_to_async`,
-        which closes stale connections itself.
-        """
-        if message["type"] == "websocket.receive":
-            await self.websocket_receive(message)
+    async def send(self, text_data=None, bytes_data=None, close=False) -> None:
+        """A binary frame goes straight to this socket's wire (editor/core/fanout.py), as
+        the hub's fan-out does: a join's sync and awareness replies skip Channels' and
+        autobahn's per-call chain and Twisted's write registration (~3 per join)."""
+        direct = bytes_data is not None and text_data is None and not close and self.wire
+        if direct and fanout.write(self.wire, fanout.frame(bytes_data)):
             return
-        await super().dispatch(message)
+        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.closed or self.shared is None:
@@ -203,9 +208,12 @@ class DocConsumer(AsyncWebsocketConsumer):
                 await self.send(bytes_data=awareness)
         # AUTH messages are server-to-client in y-protocols; a client's is ignored.
 
-    # --- group handlers, named after the event type ------------------------------------
+    # --- access changes (editor/accounts/access_watch.py) -------------------------------
 
-    async def access_changed(self, event: dict[str, Any]) -> None:
+    def access_poke(self) -> None:
+        self.rechecks.poke()
+
+    async def access_changed(self) -> None:
         if self.info is None or self.closed:
             return
         join_cache.forget(self.user_id)  # before the re-check, so no join uses the old role

@@ -7,13 +7,13 @@ the database. Here they are kept for TTL_S seconds, per process.
 
 Revocation still closes sockets at once, and a kept role is never used after it: an
 entry is used only while the person holds an open document socket in this process, and
-each such socket is in the person's channel-layer group, which `events.access_changed`
-reaches (every removal, demotion, deactivation, revoked token or logout); the socket's
+each such socket is watched for the person's access changes (accounts/access_watch.py),
+which every removal, demotion, deactivation, revoked token or logout reaches; the socket's
 handler calls `forget()` before it re-checks, uncached. When the person's last socket
 here closes, their entries go too: with no socket here, nothing would tell this process.
 A joining socket enters the group before it reads a role, so a change committed after
 that reaches it too. What remains is the moment between a change's commit and the first
-handler's `forget()` (the channel layer's delivery, milliseconds): a join then is let in
+handler's `forget()` (the relay's delivery, milliseconds): a join then is let in
 on the old role until its next re-check, like a join that read the database just
 before the commit.
 """
@@ -70,6 +70,12 @@ def keep(
             return  # the person's access changed while this join was reading
         _roles[(user_id, room_id)] = (now, role)
         _people[user_id] = (now, awareness_user)
+
+
+def holding(user_id: int) -> bool:
+    """Whether the person holds an open socket here (so this process hears of changes)."""
+    with _lock:
+        return bool(_holders.get(user_id))
 
 
 def hold(user_id: int) -> None:

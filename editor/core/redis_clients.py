@@ -2,8 +2,7 @@
 
 redis-py's asyncio pool raises `MaxConnectionsError` the moment a 101st command is in
 flight; under a few hundred sockets that closed them with 4500 (issue 11). Every async
-Redis user here (presence, quotas, the collab relay, the channel layer through
-`editor/core/channel_layer.py`) gets a `BlockingConnectionPool` instead: at most
+Redis user here (presence, quotas, the relays) gets a `BlockingConnectionPool` instead: at most
 `FLINT_REDIS_MAX_CONNECTIONS` connections, and a burst waits up to
 `FLINT_REDIS_POOL_TIMEOUT` seconds for a free one rather than failing.
 

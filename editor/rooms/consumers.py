@@ -8,16 +8,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from editor.accounts.access_watch import Rechecks, access_watch
 from editor.accounts.services import profile_get
-from editor.accounts.sockets import user_group
 from editor.core import closecodes
+from editor.core.dispatch import DirectDispatch
 from editor.core.errors import NotFound
 from editor.core.fanout import wire_of
 from editor.rooms.extensions import RoomSocketSession, room_socket_extensions
@@ -91,7 +92,7 @@ def client_kind(scope: dict[str, Any]) -> str:
     return "terminal" if params.get("client", [""])[0] == "terminal" else "browser"
 
 
-class RoomConsumer(AsyncJsonWebsocketConsumer):
+class RoomConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     room = None
     role: EffectiveRoomRole | None = None
     me: dict[str, Any] | None = None
@@ -99,7 +100,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     extensions: dict[str, RoomSocketSession]
     heartbeat: asyncio.Task | None = None
     where: dict[str, Any] | None = None  # the file this connection shows, if any
-    groups_joined: list[str]
+    conn: str = ""  # this connection's id in presence frames (a page may have several)
+    watched_as: int | None = None  # the user id access_watch() pokes this socket for
     in_room = False  # joined the room hub (editor/rooms/hub.py): hears the room's frames
     wire = None  # its daphne socket, for the room hub's fan-out (core/fanout.wire_of)
 
@@ -109,7 +111,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         return self.role is not None
 
     async def connect(self) -> None:
-        self.groups_joined = []
+        self.conn = uuid.uuid4().hex
+        self.rechecks = Rechecks(self.access_changed)
         self.extensions = {}
         self.wire = wire_of(self.base_send)
         user = self.scope.get("user")
@@ -122,6 +125,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await self.refuse(code, reason)
             return
         room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
+        # Watched BEFORE the role is read: a change of access committed from here on
+        # reaches this socket, whose re-check reads the database (access_watch.py).
+        self.watched_as = user.pk
+        await access_watch().watch(user.pk, self)
         self.room, self.role = await _load_room_and_role(room_id, user)
         if self.room is None:
             await self.refuse(closecodes.NOT_FOUND, "No such room.")
@@ -141,22 +148,19 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             for prefix, factory in room_socket_extensions().items()
         }
         # Room traffic (presence, shared AI frames, room events) comes through this
-        # process's room hub; only access changes come through the channel layer.
-        group = user_group(user.pk)
-        await self.channel_layer.group_add(group, self.channel_name)
-        self.groups_joined.append(group)
+        # process's room hub, access changes through its access watch.
         await room_hub().join(self.room.pk, self)
         self.in_room = True
         await self.send_json(
             {"type": "hello", "role": self.role, "you": self.me, "room": self.room.pk}
         )
-        present = await presence_enter(room_id=self.room.pk, conn=self.channel_name, who=self.me)
+        present = await presence_enter(room_id=self.room.pk, conn=self.conn, who=self.me)
         for entry in present:  # everyone already here, and ourselves
             await self.send_json({"type": "presence.join", **entry})
         await room_hub().broadcast(
             self.room.pk,
-            {"type": "presence.join", "who": self.me, "conn": self.channel_name},
-            skip=self.channel_name,  # it announced itself from the snapshot
+            {"type": "presence.join", "who": self.me, "conn": self.conn},
+            skip=self.conn,  # it announced itself from the snapshot
         )
         self.heartbeat = asyncio.create_task(self._keep_presence())
 
@@ -164,7 +168,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         while True:
             await asyncio.sleep(HEARTBEAT_S)
             await presence_touch(
-                room_id=self.room.pk, conn=self.channel_name, who=self.me, where=self.where
+                room_id=self.room.pk, conn=self.conn, who=self.me, where=self.where
             )
 
     async def refuse(self, code: int, message: str) -> None:
@@ -187,14 +191,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             self.in_room = False
             await room_hub().leave(self.room.pk, self)
         if self.room is not None and self.me is not None:
-            await presence_leave(room_id=self.room.pk, conn=self.channel_name)
+            await presence_leave(room_id=self.room.pk, conn=self.conn)
             await room_hub().broadcast(
                 self.room.pk,
-                {"type": "presence.leave", "who": self.me, "conn": self.channel_name},
+                {"type": "presence.leave", "who": self.me, "conn": self.conn},
             )
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        self.groups_joined = []
+        if self.watched_as is not None:
+            access_watch().unwatch(self.watched_as, self)
+            self.watched_as = None
+            self.rechecks.cancel()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if self.role is None:
@@ -227,15 +232,13 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         except ValueError as exc:
             await self.send_error("bad_message", str(exc))
             return
-        await presence_touch(
-            room_id=self.room.pk, conn=self.channel_name, who=self.me, where=self.where
-        )
+        await presence_touch(room_id=self.room.pk, conn=self.conn, who=self.me, where=self.where)
         await room_hub().broadcast(
             self.room.pk,
             {
                 "type": "presence.where",
                 "who": self.me,
-                "conn": self.channel_name,
+                "conn": self.conn,
                 "where": self.where,
             },
         )
@@ -248,27 +251,6 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         # `by`: request ids are the pages' own, so a page tells a stream under its id
         # from another member's that reuses it by this stamp (static/src/room/assist).
         await room_hub().broadcast(self.room.pk, {**frame, "by": self.me["id"]})
-
-    # Messages handled without a hop through asgiref's shared sync thread (below).
-    _NO_DB_HOP = frozenset({"websocket.receive"})
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        """Channels' dispatch, minus its per-message trip to the shared sync thread for
-        the hot message: what the socket sends (pings, moves, assist requests).
-
-        Channels 4.2+ calls `aclose_old_connections()` before every handler, which waits
-        for asgiref's one shared sync thread, behind whatever it is doing (usage rows,
-        document saves, opening a database connection). Every database call of this
-        consumer goes through `database_sync_to_async`, which closes stale connections
-        itself, in that thread; so for these messages the hop bought nothing and put the
-        thread's queue in front of every request's first token and every relayed frame.
-        """
-        if message["type"] in self._NO_DB_HOP:
-            handler = getattr(self, get_handler_name(message), None)
-            if handler is not None:
-                await handler(message)
-                return
-        await super().dispatch(message)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kw):
         """Parse with bounds: a bad frame gets an `error` frame and the socket stays open."""
@@ -284,9 +266,12 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.receive_json(content)
 
-    # --- channel-layer handlers, named after the event type ---------------------------
+    # --- access changes (editor/accounts/access_watch.py) -------------------------------
 
-    async def access_changed(self, event: dict[str, Any]) -> None:
+    def access_poke(self) -> None:
+        self.rechecks.poke()
+
+    async def access_changed(self) -> None:
         if self.role is None:
             return  # refused or already cut off
         problem, role = await access_recheck(self.room, self.scope)

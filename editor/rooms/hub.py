@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 class RoomPeer(Protocol):
     """A room socket, as the hub sees it (the RoomConsumer)."""
 
-    channel_name: str  # the `conn` id presence frames name it by
+    conn: str  # the id presence frames name it by
     wire: Any  # its daphne socket (fanout.wire_of), or None: then send() is used
     listening: bool  # False once its access is cut off: nothing more is sent to it
 
@@ -111,7 +111,7 @@ class RoomHub:
         prepared = None
         slow = []
         for peer in list(self.rooms.get(room_id, ())):
-            if not peer.listening or peer.channel_name == skip:
+            if not peer.listening or peer.conn == skip:
                 continue
             if peer.wire is None:
                 slow.append(peer)

@@ -191,7 +191,7 @@ def test_a_viewer_sees_files_but_no_write_controls(
     expect(page.get_by_test_id("export-link")).to_be_visible()
     # Someone else's change reaches the tree live ("files.changed" on the room socket).
     # (bob's page calls the API: the test thread runs Playwright's loop, so a service
-    # called here could not reach the channel layer.)
+    # called here could not publish to the room.)
     bob = open_room_as(browser, live_flint, cast.bob, cast.room)
     bob.evaluate("window.flintRoom.files.api.create('docs/faq.md')")
     expect(tree_row(page, "docs/faq.md")).to_be_visible()

@@ -199,7 +199,7 @@ async def test_an_idle_document_socket_stays_open(live_processes, cast):
     file = await sync_to_async(text_file)(cast.room, text="x\n")
     live = await sync_to_async(live_processes.daphne)()
     ws, bob = await _connect(live, file.doc_id, cast.bob)
-    await asyncio.sleep(12)  # longer than two channel-layer polls
+    await asyncio.sleep(12)  # idle past every Redis read timeout of the relays
     await bob.insert(0, "y")
     late_ws, late = await _connect(live, file.doc_id, cast.alice)
     try:

@@ -1,4 +1,4 @@
-"""The real round trip: a Celery task on a real worker pushes through the channel layer
+"""The real round trip: a Celery task on a real worker pushes through the room relay
 (real Redis) to a WebSocket client connected to a real daphne process."""
 
 from __future__ import annotations

@@ -547,6 +547,33 @@ async def test_failed_socket_tokens_beyond_the_cap_per_minute_close_with_4029(ca
     assert "wait a minute" in refused["message"]
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_an_address_over_the_cap_is_refused_even_with_a_token_in_use_here(cast, settings):
+    """The kept verdict and the brief "under the cap" memo (throttle.over_limit) do not let
+    a good token through from an address that has since failed past the cap here."""
+    settings.FLINT_AUTH_FAILURES_PER_MINUTE = 3  # so the failures land within the memo's second
+    address = "198.51.100.31"
+    _, good = await _token(cast.bob)
+
+    async def socket_from_address():
+        communicator = await ws_communicator(f"/ws/rooms/{cast.room.pk}", token=good)
+        communicator.scope["client"] = [address, 40000]
+        assert (await communicator.connect())[0]
+        return communicator, await communicator.receive_json_from()
+
+    first, hello = await socket_from_address()  # the token's verdict is kept from here on
+    assert hello["type"] == "hello"
+    second, hello = await socket_from_address()  # from the kept verdict: under the cap
+    assert hello["type"] == "hello"
+    for i in range(settings.FLINT_AUTH_FAILURES_PER_MINUTE):
+        assert (await sync_to_async(_api_me)(f"flint_guess{i}", address)).status_code == 401
+    third, refused = await socket_from_address()
+    assert refused["type"] == "error" and "wait a minute" in refused["message"]
+    assert (await third.receive_output())["code"] == closecodes.TOO_MANY_REQUESTS
+    for communicator in (first, second, third):
+        await communicator.disconnect()
+
+
 # --- item 15: the data directory is private in the embedded default --------------------
 
 

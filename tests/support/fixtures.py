@@ -75,7 +75,7 @@ class LiveProcesses:
 @pytest.fixture
 def live_processes(django_db_setup, django_db_blocker) -> Iterator[LiveProcesses]:
     """A factory for extra processes, e.g. a second daphne to show that two web processes
-    share one channel layer::
+    share one Redis::
 
         def test_two_web_processes(live_flint, live_processes, transactional_db):
             second = live_processes.daphne()   # .url, .ws_url, .port like live_flint
@@ -113,20 +113,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 title = f"{live.name} log ({state}, {os.path.relpath(live.log_path)})"
                 report.sections.append((title, live.log_tail(40)))
     return report
-
-
-@pytest.fixture(autouse=True)
-def _fresh_channel_layer() -> Iterator[None]:
-    """Each test gets its own channel-layer object.
-
-    channels_redis keeps asyncio locks in the layer, tied to the event loop of the test
-    that first used them; pytest-asyncio gives every test a new loop, so a layer reused by
-    the next test fails at random with "bound to a different event loop".
-    """
-    yield
-    from channels.layers import channel_layers
-
-    channel_layers.backends.clear()
 
 
 @pytest.fixture(autouse=True)
