@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import uuid
-import weakref
 from typing import Any, Protocol
 
 from django.conf import settings
 
 from editor.core import relay as core_relay
+from editor.core.loops import PerLoop, Tasks
 from editor.core.redis_clients import async_client, sync_client
 
 log = logging.getLogger(__name__)
@@ -58,7 +57,8 @@ class AccessWatch:
         self.watchers: dict[int, set[Watcher]] = {}
         # The person's subscription, once asked for: done when Redis confirmed it.
         self._subscribed: dict[int, asyncio.Task[None]] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.tasks = Tasks()
+        self.spawn = self.tasks.spawn
         self.relay = core_relay.Relay(
             name="access relay",
             log=log,
@@ -69,12 +69,6 @@ class AccessWatch:
             spawn=self.spawn,
             connect=lambda: async_client(),
         )
-
-    def spawn(self, coro) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
 
     async def watch(self, user_id: int, watcher: Watcher) -> None:
         """From when this returns, every change of the person's access pokes `watcher`."""
@@ -108,28 +102,15 @@ class AccessWatch:
     async def close(self) -> None:
         """Stop the relay (a test's loop ends; daphne's never does)."""
         await self.relay.close()
-        for task in list(self._tasks):
-            task.cancel()
-        with _registry_lock:
-            for loop, each in list(_watches.items()):
-                if each is self:
-                    del _watches[loop]
+        self.tasks.cancel_all()
+        _watches.forget(self)
 
 
-# One per event loop: daphne has one loop, while each async test gets a fresh one.
-_watches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AccessWatch] = (
-    weakref.WeakKeyDictionary()
-)
-_registry_lock = threading.Lock()
+_watches: PerLoop[AccessWatch] = PerLoop(AccessWatch)  # one per event loop (core/loops.py)
 
 
 def access_watch() -> AccessWatch:
-    loop = asyncio.get_running_loop()
-    with _registry_lock:
-        current = _watches.get(loop)
-        if current is None:
-            current = _watches[loop] = AccessWatch()
-        return current
+    return _watches.current()
 
 
 class Rechecks:

@@ -21,7 +21,6 @@ import contextlib
 import logging
 import threading
 import uuid
-import weakref
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -46,6 +45,7 @@ from editor.collab.protocol import (
 from editor.collab.relay import Relay
 from editor.collab.writer import UpdateWriter
 from editor.core import fanout
+from editor.core.loops import PerLoop, Tasks
 
 log = logging.getLogger(__name__)
 # After this long without an edit, the file row (size, updated by/at) catches up with the
@@ -332,15 +332,10 @@ class Hub:
         self.loop = asyncio.get_running_loop()
         self.docs: dict[UUID, SharedDoc] = {}
         self._open_locks: dict[UUID, asyncio.Lock] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.tasks = Tasks()
+        self.spawn = self.tasks.spawn
         self.relay = Relay(origin=self.id, deliver=self._relayed, spawn=self.spawn)
         self.writer = UpdateWriter(name=f"collab-writer-{self.id[:8]}")
-
-    def spawn(self, coro) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
 
     def info_of(self, doc_id: UUID) -> Any:
         """The DocumentInfo of a document loaded here (None if not open or not loaded)."""
@@ -461,18 +456,14 @@ class Hub:
                     timer.cancel()
             await shared.flush()
         await self.relay.close()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
+        tasks = self.tasks.cancel_all()
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
         await self.writer.astop()
         with _registry_lock:
             self.docs.clear()
-            for loop, each in list(_hubs.items()):
-                if each is self:
-                    del _hubs[loop]
+        _hubs.forget(self)
 
     # --- the relay between processes ----------------------------------------------------
 
@@ -512,24 +503,20 @@ class Hub:
             )
 
 
-# One hub per event loop: daphne has one loop, while each async test gets a fresh one.
-_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+# One hub per event loop (editor/core/loops.py); the lock guards each hub's `docs`, which
+# loaded() and attached() read from other threads.
+_hubs: PerLoop[Hub] = PerLoop(Hub)
 _registry_lock = threading.Lock()
 
 
 def hub() -> Hub:
-    loop = asyncio.get_running_loop()
-    with _registry_lock:
-        current = _hubs.get(loop)
-        if current is None:
-            current = _hubs[loop] = Hub()
-        return current
+    return _hubs.current()
 
 
 def loaded(doc_id: UUID) -> SharedDoc | None:
     """The live document if this process has it open and loaded (callable from any thread)."""
     with _registry_lock:
-        for each in list(_hubs.values()):
+        for each in _hubs.values():
             shared = each.docs.get(doc_id)
             if shared is not None and shared.ready:
                 return shared
@@ -539,7 +526,7 @@ def loaded(doc_id: UUID) -> SharedDoc | None:
 def attached(doc_id: UUID) -> SharedDoc | None:
     """The live document if this process has it open, loaded or still loading."""
     with _registry_lock:
-        for each in list(_hubs.values()):
+        for each in _hubs.values():
             shared = each.docs.get(doc_id)
             if shared is not None:
                 return shared

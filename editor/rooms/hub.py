@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import uuid
-import weakref
 from typing import Any, Protocol
 
 from editor.core import fanout
 from editor.core import relay as core_relay
+from editor.core.loops import PerLoop, Tasks
 from editor.core.redis_clients import async_client
 from editor.rooms.relay import room_channel, room_item
 
@@ -46,7 +45,8 @@ class RoomHub:
         self.id = uuid.uuid4().hex
         self.rooms: dict[int, set[RoomPeer]] = {}
         self._locks: dict[int, asyncio.Lock] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.tasks = Tasks()
+        self.spawn = self.tasks.spawn
         self.relay = core_relay.Relay(
             name="room relay",
             log=log,
@@ -57,12 +57,6 @@ class RoomHub:
             spawn=self.spawn,
             connect=lambda: async_client(),
         )
-
-    def spawn(self, coro) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
 
     async def join(self, room_id: int, peer: RoomPeer) -> None:
         """From now on `peer` hears every frame of the room, from any process.
@@ -127,12 +121,8 @@ class RoomHub:
     async def close(self) -> None:
         """Stop the relay and background work (a test's loop ends; daphne's never does)."""
         await self.relay.close()
-        for task in list(self._tasks):
-            task.cancel()
-        with _registry_lock:
-            for loop, each in list(_hubs.items()):
-                if each is self:
-                    del _hubs[loop]
+        self.tasks.cancel_all()
+        _hubs.forget(self)
 
 
 async def _send_each(peers: list[RoomPeer], text: str) -> None:
@@ -143,15 +133,8 @@ async def _send_each(peers: list[RoomPeer], text: str) -> None:
             log.debug("send to a closing room socket failed", exc_info=True)
 
 
-# One hub per event loop: daphne has one loop, while each async test gets a fresh one.
-_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomHub] = weakref.WeakKeyDictionary()
-_registry_lock = threading.Lock()
+_hubs: PerLoop[RoomHub] = PerLoop(RoomHub)  # one per event loop (editor/core/loops.py)
 
 
 def room_hub() -> RoomHub:
-    loop = asyncio.get_running_loop()
-    with _registry_lock:
-        current = _hubs.get(loop)
-        if current is None:
-            current = _hubs[loop] = RoomHub()
-        return current
+    return _hubs.current()
