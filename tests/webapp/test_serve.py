@@ -57,3 +57,40 @@ def test_a_multipart_body_twisted_cannot_parse_reaches_django(live_flint, transa
     body = json.loads(response.read())
     assert response.status == 400
     assert body["error"] == "invalid"
+
+
+def _in_a_fresh_python(code: str) -> str:
+    """Run `code` in a new interpreter (freezing the collector or patching autobahn here
+    would change the test process itself)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_start_up_objects_are_frozen_out_of_the_collectors_walks():
+    frozen = _in_a_fresh_python(
+        "import gc, webapp.serve as s; s._freeze_what_start_up_made(); print(gc.get_freeze_count())"
+    )
+    assert int(frozen) > 50_000  # Django, Channels, the apps: the long-lived heap
+
+
+def test_autobahn_formats_its_config_log_only_when_debug_lines_are_shown():
+    out = _in_a_fresh_python(
+        "import txaio; txaio.use_twisted()\n"
+        "import webapp.serve as s; s._format_autobahn_debug_lines_only_when_shown()\n"
+        "from autobahn.websocket import protocol\n"
+        "txaio.set_global_log_level('info')\n"
+        "print(repr(protocol.pformat([('openHandshakeTimeout', 5, 'factory')])))\n"
+        "print(repr(protocol.pformat({'timings': 1})))\n"
+        "txaio.set_global_log_level('debug')\n"
+        "print(repr(protocol.pformat([('openHandshakeTimeout', 5, 'factory')])))\n"
+    )
+    quiet, other, debug = out.splitlines()
+    assert "not formatted" in quiet
+    assert other == repr("{'timings': 1}")
+    assert debug == repr("[('openHandshakeTimeout', 5, 'factory')]")
