@@ -32,7 +32,12 @@ PATCH = (
     "*** Begin Patch\n*** Update File: src/app.py\n@@\n-    return 1\n+    return 2\n"
     "*** End Patch\n"
 )
-THINKING = "The user asks about f, which returns a constant; check its callers before answering."
+# "check its callers" is followed by ~1 s more of summary at 25 tokens/s, so the test sees
+# it before the answer replaces the thinking line (it ended the summary and raced it).
+THINKING = (
+    "The user asks about f, which returns a constant; check its callers before answering."
+    " Then read the tests that call it, and the module docs, and answer in one line."
+)
 JS_DOC = "(e => e.tabs.get(e.active).session.view.state.doc.toString())(window.flintRoom.editor)"
 
 

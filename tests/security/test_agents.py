@@ -292,10 +292,19 @@ def test_a_review_over_the_rate_limit_is_refused_and_the_budget_is_charged_what_
 
 
 async def _until(socket, kind: str, request_id: str, timeout: float = 5) -> dict:
+    """The next frame of `kind` for `request_id`. Frames passed over on the way are kept
+    for later waits: the completion's `assist.done` may arrive while the test waits for
+    an error frame, and must still be found when it waits for the done."""
+    passed = socket.__dict__.setdefault("passed_frames", [])
+    for frame in passed:
+        if frame["type"] == kind and frame.get("request_id") == request_id:
+            passed.remove(frame)
+            return frame
     while True:
         frame = await socket.receive_json_from(timeout=timeout)
         if frame["type"] == kind and frame.get("request_id") == request_id:
             return frame
+        passed.append(frame)
 
 
 async def _complete(socket, request_id: str) -> None:
