@@ -40,7 +40,8 @@ SCRIPT = {
         # Inline completion: the file around <CURSOR> is the last user message.
         {"match": "def greet(name):\n    <CURSOR>", "reply": 'return f"Hello, {name}!"'},
         # Quick edit: slow enough that the diff is seen streaming.
-        {"match": "Instruction: rename x to total", "reply": CALC_EDITED, "tps": 60},
+        # Slow enough (~2 s) that bob's page is seen while it streams, not only once done.
+        {"match": "Instruction: rename x to total", "reply": CALC_EDITED, "tps": 15},
         {"match": "Question: What does add do?", "reply": ANSWER, "tps": 120},
         {"match": "Instruction: type it", "reply": CALC_TYPED},
         {"match": "def wide():\n    <CURSOR>", "reply": WIDE_GHOST},
@@ -188,11 +189,11 @@ def test_quick_edit_streams_to_the_room_and_lands_in_both_pages(
 
     # bob sees the diff stream in, with who asked and which model answers.
     head = bob.locator(".cm-qe-head")
+    expect(bob.locator("[data-qe-status='streaming']")).to_be_visible()
     expect(head.locator("[data-qe-who]")).to_have_text("Alice")
     expect(head).to_contain_text("rename x to total")
     expect(head.locator("[data-assist-model]")).to_have_text(f"fast · {MODEL}")
     expect(head.locator("[data-assist-demo-label]")).to_have_text("Simulated model (demo)")
-    expect(bob.locator("[data-qe-status='streaming']")).to_be_visible()
     bob.screenshot(path=screenshot_path(request, "2-bob-sees-it-stream"))
     expect(head).to_have_attribute("data-qe-status", "done")
     expect(bob.locator(".cm-qe-add .cm-qe-add-line")).to_have_text(
