@@ -113,6 +113,29 @@ def access_watch() -> AccessWatch:
     return _watches.current()
 
 
+class AccessWatched:
+    """Mixed into a socket (both consumers): watch the person's access from its join to
+    its close, and run its `access_changed()` re-check, one at a time, when poked."""
+
+    watched_as: int | None = None  # the user id access_watch() pokes this socket for
+    rechecks: Rechecks | None = None
+
+    async def access_watch_start(self, user_id: int) -> None:
+        """Returns once a change of this person's access committed from now on reaches us."""
+        self.rechecks = Rechecks(self.access_changed)
+        self.watched_as = user_id
+        await access_watch().watch(user_id, self)
+
+    def access_watch_stop(self) -> None:
+        if self.watched_as is not None:
+            access_watch().unwatch(self.watched_as, self)
+            self.watched_as = None
+            self.rechecks.cancel()
+
+    def access_poke(self) -> None:
+        self.rechecks.poke()
+
+
 class Rechecks:
     """A socket's re-checks, one at a time: pokes during a re-check ask for one more after
     it (a change committed mid-check may not be in what it read), never for a pile."""

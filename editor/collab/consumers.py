@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from pycrdt import YMessageType, YSyncMessageType
 
-from editor.accounts.access_watch import Rechecks, access_watch
+from editor.accounts.access_watch import AccessWatched
 from editor.accounts.services import profile_get
 from editor.collab import conf, join_cache
 from editor.collab.awareness import awareness_user
@@ -54,8 +54,8 @@ async def _join_lookup(doc_id, user) -> tuple[DocumentInfo | None, Any, dict[str
     # A reconnect burst brings the person's sockets of one document together, before the
     # document is open here: they share one read (editor/core/single_flight.py). The key
     # has the person's access generation, which every change of access seen here moves
-    # on; an answer that landed is reused only while they hold a socket here (whose group
-    # hears of every change, as for join_cache).
+    # on; an answer that landed is reused only while they hold a socket here (which is
+    # watched for every change, as for join_cache).
     key = (doc_id, user.pk, join_cache.generation(user.pk))
     answer, _read_here = await _join_reads.run(
         key, lambda: _join_read(doc_id, user), landed_ok=lambda _a: join_cache.holding(user.pk)
@@ -81,17 +81,15 @@ def _join_read(doc_id, user) -> tuple[DocumentInfo | None, Any, dict[str, Any] |
     return info, role, person
 
 
-class DocConsumer(DirectDispatch, AsyncWebsocketConsumer):
+class DocConsumer(DirectDispatch, AccessWatched, AsyncWebsocketConsumer):
     shared: SharedDoc | None = None
     info: DocumentInfo | None = None
     role: EffectiveRoomRole | None = None
     closed = False
     wire = None  # set in connect() (fanout.wire_of)
     holding = False  # counted in join_cache.hold()
-    watched_as: int | None = None  # the user id access_watch() pokes this socket for
 
     async def connect(self) -> None:
-        self.rechecks = Rechecks(self.access_changed)
         self.awareness_ids: set[int] = set()
         self.awareness_texts: dict[bytes, bytes] = {}
         self.dropped_updates = 0
@@ -106,8 +104,7 @@ class DocConsumer(DirectDispatch, AsyncWebsocketConsumer):
         doc_id = self.scope["url_route"]["kwargs"]["doc_id"]
         # Watched BEFORE the role is read (kept or not): a change of access committed from
         # here on reaches this socket, whose re-check reads the database (access_watch.py).
-        self.watched_as = user.pk
-        await access_watch().watch(user.pk, self)
+        await self.access_watch_start(user.pk)
         self.info, role, person = await _join_lookup(doc_id, user)
         if self.info is None:
             await self.refuse(closecodes.NOT_FOUND, "No such document.")
@@ -156,10 +153,7 @@ class DocConsumer(DirectDispatch, AsyncWebsocketConsumer):
         shared, self.shared = self.shared, None
         if shared is not None:
             await hub().release(shared, self)
-        if self.watched_as is not None:
-            access_watch().unwatch(self.watched_as, self)
-            self.watched_as = None
-            self.rechecks.cancel()
+        self.access_watch_stop()
 
     async def send(self, text_data=None, bytes_data=None, close=False) -> None:
         """A binary frame goes straight to this socket's wire (editor/core/fanout.py), as
@@ -209,9 +203,6 @@ class DocConsumer(DirectDispatch, AsyncWebsocketConsumer):
         # AUTH messages are server-to-client in y-protocols; a client's is ignored.
 
     # --- access changes (editor/accounts/access_watch.py) -------------------------------
-
-    def access_poke(self) -> None:
-        self.rechecks.poke()
 
     async def access_changed(self) -> None:
         if self.info is None or self.closed:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from editor.accounts.access_watch import Rechecks, access_watch
+from editor.accounts.access_watch import AccessWatched
 from editor.accounts.services import profile_get
 from editor.core import closecodes
 from editor.core.dispatch import DirectDispatch
@@ -92,7 +92,7 @@ def client_kind(scope: dict[str, Any]) -> str:
     return "terminal" if params.get("client", [""])[0] == "terminal" else "browser"
 
 
-class RoomConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
+class RoomConsumer(DirectDispatch, AccessWatched, AsyncJsonWebsocketConsumer):
     room = None
     role: EffectiveRoomRole | None = None
     me: dict[str, Any] | None = None
@@ -101,7 +101,6 @@ class RoomConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     heartbeat: asyncio.Task | None = None
     where: dict[str, Any] | None = None  # the file this connection shows, if any
     conn: str = ""  # this connection's id in presence frames (a page may have several)
-    watched_as: int | None = None  # the user id access_watch() pokes this socket for
     in_room = False  # joined the room hub (editor/rooms/hub.py): hears the room's frames
     wire = None  # its daphne socket, for the room hub's fan-out (core/fanout.wire_of)
 
@@ -112,7 +111,6 @@ class RoomConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.conn = uuid.uuid4().hex
-        self.rechecks = Rechecks(self.access_changed)
         self.extensions = {}
         self.wire = wire_of(self.base_send)
         user = self.scope.get("user")
@@ -127,8 +125,7 @@ class RoomConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
         # Watched BEFORE the role is read: a change of access committed from here on
         # reaches this socket, whose re-check reads the database (access_watch.py).
-        self.watched_as = user.pk
-        await access_watch().watch(user.pk, self)
+        await self.access_watch_start(user.pk)
         self.room, self.role = await _load_room_and_role(room_id, user)
         if self.room is None:
             await self.refuse(closecodes.NOT_FOUND, "No such room.")
@@ -196,10 +193,7 @@ class RoomConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
                 self.room.pk,
                 {"type": "presence.leave", "who": self.me, "conn": self.conn},
             )
-        if self.watched_as is not None:
-            access_watch().unwatch(self.watched_as, self)
-            self.watched_as = None
-            self.rechecks.cancel()
+        self.access_watch_stop()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if self.role is None:
@@ -267,9 +261,6 @@ class RoomConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         await self.receive_json(content)
 
     # --- access changes (editor/accounts/access_watch.py) -------------------------------
-
-    def access_poke(self) -> None:
-        self.rechecks.poke()
 
     async def access_changed(self) -> None:
         if self.role is None:
